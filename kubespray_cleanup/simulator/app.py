@@ -1,0 +1,200 @@
+"""The WSGI application: routing, authentication, latency, faults and request accounting."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import IO, Any, Callable, Iterable
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from kubespray_cleanup.simulator.faults import FaultInjector, FaultSpec
+from kubespray_cleanup.simulator.http import ApiError, json_response, keystone_error, read_json
+from kubespray_cleanup.simulator.latency import LatencyProfile, get_profile
+from kubespray_cleanup.simulator.store import Record, Store, Token
+
+Handler = Callable[..., Response]
+
+# Path prefix of each service below the simulator's root URL; the catalog is built from these.
+SERVICE_PREFIXES = {
+    "identity": "/identity",
+    "compute": "/compute",
+    "network": "/network",
+    "block-storage": "/volume",
+    "image": "/image",
+    "load-balancer": "/load-balancer",
+}
+
+
+@dataclass
+class Ctx:
+    """What a handler gets: the simulator, the request and the caller's token."""
+
+    sim: Simulator
+    request: Request
+    token: Token | None
+
+    @property
+    def store(self) -> Store:
+        return self.sim.store
+
+    @property
+    def project_id(self) -> str:
+        return self.token.project_id if self.token else ""
+
+    @property
+    def user_id(self) -> str:
+        return self.token.user_id if self.token else ""
+
+    @property
+    def is_admin(self) -> bool:
+        return bool(self.token and self.token.is_admin)
+
+    def body(self) -> dict[str, Any]:
+        return read_json(self.request)
+
+    def owns(self, record: Record, key: str = "project_id") -> bool:
+        """True when the caller may see/touch ``record`` (admin sees every project)."""
+        return self.is_admin or record.get(key) == self.project_id
+
+    def scoped(self, records: Iterable[Record], key: str = "project_id",
+               all_projects: bool = True) -> list[Record]:
+        """Records the caller may list; admin sees all projects unless ``all_projects`` is False."""
+        if self.is_admin and all_projects:
+            return list(records)
+        return [r for r in records if r.get(key) == self.project_id]
+
+    def op_time(self, operation: str) -> float:
+        """Simulated seconds an asynchronous operation takes under the latency profile."""
+        return self.sim.latency.operation(operation)
+
+    def url(self, service: str, path: str = "") -> str:
+        return self.request.host_url.rstrip("/") + SERVICE_PREFIXES[service] + path
+
+
+class Routes:
+    """Collects ``(method, path) -> handler`` rules from each service module."""
+
+    def __init__(self) -> None:
+        self.rules: list[Rule] = []
+        self.handlers: dict[str, Handler] = {}
+        self.public: set[str] = set()
+
+    def add(self, method: str, path: str, handler: Handler, *, public: bool = False) -> None:
+        endpoint = f"{method} {path}"
+        self.rules.append(Rule(path, endpoint=endpoint, methods=[method], strict_slashes=False))
+        self.handlers[endpoint] = handler
+        if public:
+            self.public.add(endpoint)
+
+
+class Simulator:
+    """A stateful OpenStack: Keystone, Nova, Neutron, Cinder, Glance and Octavia in one WSGI app."""
+
+    def __init__(self, store: Store | None = None, latency: LatencyProfile | str = "none",
+                 faults: FaultSpec | str | None = None, request_log: IO[str] | None = None) -> None:
+        self.store = store or Store()
+        self.latency = get_profile(latency) if isinstance(latency, str) else latency
+        self.faults = FaultInjector(faults)
+        if self.faults.spec.token_ttl is not None:
+            from datetime import timedelta
+
+            self.store.token_ttl = timedelta(seconds=self.faults.spec.token_ttl)
+        self.request_log = request_log
+        self._log_lock = threading.Lock()
+        self.stats: Counter[tuple[str, str, int]] = Counter()
+        self._stats_lock = threading.Lock()
+        self.routes = Routes()
+        self._register_services()
+        self.url_map = Map(self.routes.rules)
+
+    def _register_services(self) -> None:
+        from kubespray_cleanup.simulator import cinder, control, glance, keystone, neutron, nova, octavia
+
+        for module in (control, keystone, glance, nova, neutron, cinder, octavia):
+            module.register(self.routes)
+
+    # --- WSGI ----------------------------------------------------------------
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request = Request(environ)
+        started = time.perf_counter()
+        response, route = self._dispatch(request)
+        self._account(request, route, response.status_code, started)
+        return response(environ, start_response)
+
+    def _dispatch(self, request: Request) -> tuple[Response, str]:
+        adapter = self.url_map.bind_to_environ(request.environ)
+        try:
+            endpoint, args = adapter.match()
+        except MethodNotAllowed:
+            return json_response({"error": {"code": 405, "message": "Method not allowed"}}, 405), "unmatched"
+        except NotFound:
+            return json_response({"error": {"code": 404, "message": "The resource could not be found."}},
+                                 404), "unmatched"
+        except HTTPException as exc:  # e.g. a redirect for a trailing slash
+            return exc.get_response(request.environ), "unmatched"
+        route = str(endpoint)
+        is_control = route.split(" ", 1)[1].startswith("/_sim")
+        if not is_control:
+            self._sleep(self.latency.request_delay(request.method, route))
+            fault = self.faults.pick(request.method, route)
+            if fault is not None:
+                fault_response = fault.apply(request, self._sleep)
+                if fault_response is not None:
+                    return fault_response, route
+        try:
+            token = None if route in self.routes.public else self._authenticate(request)
+            self.store.advance()
+            with self.store.lock:
+                response = self.routes.handlers[route](Ctx(self, request, token), **args)
+        except ApiError as err:
+            response = err.response
+        return response, route
+
+    def _authenticate(self, request: Request) -> Token:
+        token_id = request.headers.get("X-Auth-Token", "")
+        token = self.store.tokens.get(token_id)
+        if token is None or token.expires_at <= self.store.utcnow():
+            raise keystone_error(401, "Unauthorized", "The request you have made requires authentication.")
+        return token
+
+    def _sleep(self, simulated_seconds: float) -> None:
+        if simulated_seconds > 0:
+            time.sleep(simulated_seconds / self.store.time_scale)
+
+    def _account(self, request: Request, route: str, status: int, started: float) -> None:
+        if route.split(" ", 1)[-1].startswith("/_sim"):
+            return
+        with self._stats_lock:
+            self.stats[(request.method, route, status)] += 1
+        if self.request_log is not None:
+            line = json.dumps({
+                "ts": time.time(), "method": request.method, "path": request.path, "route": route,
+                "status": status, "ms": round((time.perf_counter() - started) * 1000, 3),
+            })
+            with self._log_lock:
+                self.request_log.write(line + "\n")
+                self.request_log.flush()
+
+    # --- observability ------------------------------------------------------------
+    def stats_json(self) -> dict[str, Any]:
+        with self._stats_lock:
+            items = list(self.stats.items())
+        by_status: Counter[str] = Counter()
+        by_method: Counter[str] = Counter()
+        routes = []
+        for (method, route, status), n in sorted(items):
+            by_status[str(status)] += n
+            by_method[method] += n
+            routes.append({"method": method, "route": route.split(" ", 1)[-1], "status": status, "count": n})
+        return {"total": sum(by_status.values()), "by_status": dict(by_status), "by_method": dict(by_method),
+                "routes": routes}
+
+    def reset_stats(self) -> None:
+        with self._stats_lock:
+            self.stats.clear()

@@ -1,0 +1,16 @@
+"""Placeholder until the neutron API lands."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kubespray_cleanup.simulator.app import Routes
+
+
+def register(routes: Routes) -> None:
+    return None
+
+
+def ensure_default_security_group(store: object, project_id: str) -> None:
+    return None

@@ -1,0 +1,136 @@
+"""Scenarios: declarative YAML/JSON files (or inventory dumps) that seed a simulator's store.
+
+A scenario file::
+
+    name: demo
+    extends: empty              # optional base scenario (built-in name or path)
+    projects: [elastx, other]   # each gets a user "<project>-ci" (password "<project>-password")
+    external_network: {name: public, cidr: 198.51.100.0/24}
+    shared_routers: [{project: elastx, name: kubespray-ci-router}]
+    clusters:                   # Kubespray CI clusters built like contrib/terraform/openstack does
+      - {job: 4711, project: elastx, state: live}
+    inventory: dump.json        # raw records, shaped like shared/fixtures elastx-cluster.inventory.json
+    resources: {networks: [...]} # raw records per table
+
+Every project also gets its ``default`` security group; the ``admin`` cloud sees all projects.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from importlib import resources as importlib_resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kubespray_cleanup.simulator.store import Project, Store
+
+BUILTIN = ("empty", "demo", "kubespray", "bench")
+
+
+@dataclass(frozen=True)
+class Credential:
+    cloud: str
+    username: str
+    password: str
+    project: str
+
+
+@dataclass
+class Scenario:
+    name: str
+    description: str = ""
+    credentials: list[Credential] = field(default_factory=list)
+    # Terraform state documents the scenario's clusters left behind: file name -> state v4 dict.
+    states: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Cluster job ids by fate (live, dead, lost, partial) for demos and tests.
+    clusters: dict[str, list[str]] = field(default_factory=dict)
+
+
+class ScenarioError(ValueError):
+    """A scenario name or file cannot be used."""
+
+
+def _read(spec: str) -> dict[str, Any]:
+    if spec in BUILTIN:
+        text = importlib_resources.files("kubespray_cleanup.simulator").joinpath(f"scenarios/{spec}.yaml").read_text()
+        source = spec
+    else:
+        path = Path(spec)
+        if not path.is_file():
+            raise ScenarioError(f"unknown scenario {spec!r} (built-in: {', '.join(BUILTIN)})")
+        text = path.read_text()
+        source = str(path)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"scenario {source}: not valid YAML/JSON ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise ScenarioError(f"scenario {source}: expected a mapping at top level")
+    if "servers" in data or "ports" in data:  # a bare inventory dump
+        data = {"name": Path(spec).stem, "inventory_data": data}
+    data.setdefault("_base_dir", str(Path(spec).parent) if spec not in BUILTIN else "")
+    return data
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, list) and isinstance(merged.get(key), list):
+            merged[key] = merged[key] + [v for v in value if v not in merged[key]]
+        else:
+            merged[key] = value
+    return merged
+
+
+def resolve(spec: str, _seen: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The scenario document with its ``extends`` chain merged in."""
+    if spec in _seen:
+        raise ScenarioError(f"scenario {spec}: extends itself")
+    data = _read(spec)
+    base = data.pop("extends", None)
+    if base:
+        data = _merge(resolve(str(base), _seen + (spec,)), data)
+    return data
+
+
+def _add_identity(store: Store, scenario: Scenario, names: list[str]) -> dict[str, Project]:
+    projects: dict[str, Project] = {}
+    for entry in names:
+        name = entry if isinstance(entry, str) else str(entry["name"])
+        pid = None if isinstance(entry, str) else entry.get("id")
+        project = store.project_by_name(name) or store.add_project(name, pid)
+        projects[name] = project
+        if store.user_by_name(f"{name}-ci") is None:
+            store.add_user(f"{name}-ci", f"{name}-password", project)
+            scenario.credentials.append(Credential(name, f"{name}-ci", f"{name}-password", name))
+    admin_project = store.project_by_name("admin") or store.add_project("admin")
+    if store.user_by_name("admin") is None:
+        admin = store.add_user("admin", "admin-password", admin_project, roles=("admin", "member"))
+        for project in store.projects.values():
+            admin.roles.setdefault(project.id, ["admin", "member"])
+        scenario.credentials.append(Credential("admin", "admin", "admin-password", "admin"))
+    return projects
+
+
+def load_scenario(store: Store, spec: str) -> Scenario:
+    """Seed ``store`` from a built-in scenario name or a scenario/inventory file path."""
+    from kubespray_cleanup.simulator import seed
+
+    data = resolve(spec)
+    scenario = Scenario(name=str(data.get("name", spec)), description=str(data.get("description", "")))
+    with store.lock:
+        projects = _add_identity(store, scenario, list(data.get("projects", [])))
+        seed.apply(store, scenario, data, projects)
+    return scenario
+
+
+def ago(hours: float = 0.0, minutes: float = 0.0) -> datetime:
+    return datetime.now(timezone.utc) - timedelta(hours=hours, minutes=minutes)
+
+
+def dump_json(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=True)

@@ -1,0 +1,111 @@
+"""Serve the simulator on 127.0.0.1: in a thread for tests, in the foreground for ``simulator serve``."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from pathlib import Path
+from typing import IO, Any, Iterator
+
+import yaml
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from kubespray_cleanup.simulator.app import Simulator
+from kubespray_cleanup.simulator.faults import FaultSpec
+from kubespray_cleanup.simulator.latency import LatencyProfile
+from kubespray_cleanup.simulator.scenarios import Scenario, load_scenario
+from kubespray_cleanup.simulator.store import Store
+
+ADMIN_CLOUD = "admin"
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """Keep-alive request handler that does not print a line per request."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+    def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 - werkzeug's signature
+        if type == "error":
+            super().log(type, message, *args)
+
+
+class SimulatorServer:
+    """A running simulator: its URL, its scenario's credentials and a ``clouds.yaml`` writer."""
+
+    def __init__(self, scenario: str = "empty", host: str = "127.0.0.1", port: int = 0,
+                 latency: LatencyProfile | str = "none", time_scale: float = 1.0,
+                 faults: FaultSpec | str | None = None, request_log: IO[str] | None = None) -> None:
+        self.store = Store(time_scale=time_scale)
+        self.scenario: Scenario = load_scenario(self.store, scenario)
+        self.simulator = Simulator(self.store, latency=latency, faults=faults, request_log=request_log)
+        self._server: BaseWSGIServer = make_server(host, port, self.simulator, threaded=True,
+                                                   request_handler=_QuietHandler)
+        self._server.daemon_threads = True  # type: ignore[attr-defined]
+        self._server.request_queue_size = 128  # type: ignore[attr-defined]
+        self.host = host
+        self.port = int(self._server.server_port)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def auth_url(self) -> str:
+        return f"{self.url}/identity/v3"
+
+    def clouds(self) -> dict[str, Any]:
+        """``clouds.yaml`` content: one cloud per project (password auth) plus ``admin``."""
+        clouds: dict[str, Any] = {}
+        for cred in self.scenario.credentials:
+            clouds[cred.cloud] = {
+                "auth_type": "password",
+                "auth": {"auth_url": self.auth_url, "username": cred.username, "password": cred.password,
+                         "project_name": cred.project, "user_domain_name": "Default",
+                         "project_domain_name": "Default"},
+                "region_name": "RegionOne",
+                "interface": "public",
+                "identity_api_version": 3,
+            }
+        return {"clouds": clouds}
+
+    def write_clouds_yaml(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(self.clouds(), sort_keys=False))
+        return path
+
+    def connect(self, cloud: str) -> Any:
+        """An openstacksdk Connection for one of this simulator's clouds."""
+        import openstack.config
+        import openstack.connection
+
+        config = openstack.config.OpenStackConfig(load_yaml_config=False, load_envvars=False)
+        region = config.get_one(cloud=None, **self.clouds()["clouds"][cloud])
+        return openstack.connection.Connection(config=region)
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def start(self) -> SimulatorServer:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="simulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+@contextlib.contextmanager
+def running_simulator(scenario: str = "empty", **kwargs: Any) -> Iterator[SimulatorServer]:
+    """Start a simulator on a free loopback port for the duration of a ``with`` block."""
+    server = SimulatorServer(scenario, **kwargs).start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -1,0 +1,205 @@
+"""In-memory tables, identity and a scaled clock: the simulator's single source of truth."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterable, Iterator
+
+Record = dict[str, Any]
+
+# Table names follow the collection keys of an inventory dump (see shared fixtures).
+TABLES = (
+    "servers",
+    "ports",
+    "networks",
+    "subnets",
+    "routers",
+    "security_groups",
+    "security_group_rules",
+    "floating_ips",
+    "keypairs",
+    "server_groups",
+    "volumes",
+    "snapshots",
+    "load_balancers",
+    "listeners",
+    "pools",
+    "members",
+    "health_monitors",
+    "l7policies",
+    "images",
+    "flavors",
+    "trunks",
+)
+
+
+@dataclass
+class Project:
+    id: str
+    name: str
+    domain_id: str = "default"
+
+
+@dataclass
+class User:
+    id: str
+    name: str
+    password: str
+    default_project_id: str
+    roles: dict[str, list[str]] = field(default_factory=dict)  # project id -> role names
+    domain_id: str = "default"
+
+
+@dataclass
+class AppCredential:
+    id: str
+    name: str
+    secret: str
+    user_id: str
+    project_id: str
+    roles: list[str]
+
+
+@dataclass
+class Token:
+    id: str
+    user_id: str
+    project_id: str
+    roles: list[str]
+    expires_at: datetime
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+
+def iso(dt: datetime) -> str:
+    """Neutron/Nova style timestamp: second precision, ``Z`` suffix."""
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_micro(dt: datetime) -> str:
+    """Cinder/Keystone style timestamp with microseconds."""
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+class Store:
+    """All simulated resources, guarded by one re-entrant lock.
+
+    Asynchronous operations (a server going away some seconds after DELETE)
+    are scheduled events on a heap, applied lazily by :meth:`advance` at the
+    start of every request, so no background thread mutates state.
+    """
+
+    def __init__(self, time_scale: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        if time_scale <= 0:
+            raise ValueError("time_scale must be positive")
+        self.lock = threading.RLock()
+        self.time_scale = time_scale
+        self._clock = clock
+        self._events: list[tuple[float, int, Callable[[], None]]] = []
+        self._seq = itertools.count()
+        self.tables: dict[str, dict[str, Record]] = defaultdict(dict)
+        self.projects: dict[str, Project] = {}
+        self.users: dict[str, User] = {}
+        self.app_credentials: dict[str, AppCredential] = {}
+        self.tokens: dict[str, Token] = {}
+        self.token_ttl = timedelta(hours=1)
+        self.quotas: dict[str, dict[str, dict[str, int]]] = defaultdict(dict)  # project -> service -> limits
+        self.wall_offset = timedelta(0)
+
+    # --- time -------------------------------------------------------------
+    def monotonic(self) -> float:
+        return self._clock()
+
+    def utcnow(self) -> datetime:
+        return datetime.now(timezone.utc) + self.wall_offset
+
+    def schedule(self, delay: float, action: Callable[[], None]) -> None:
+        """Run ``action`` once ``delay`` simulated seconds have passed (scaled by time_scale)."""
+        due = self._clock() + max(0.0, delay) / self.time_scale
+        with self.lock:
+            heapq.heappush(self._events, (due, next(self._seq), action))
+
+    def advance(self) -> None:
+        """Apply every scheduled event that is due."""
+        now = self._clock()
+        with self.lock:
+            while self._events and self._events[0][0] <= now:
+                _, _, action = heapq.heappop(self._events)
+                action()
+
+    def pending_events(self) -> int:
+        with self.lock:
+            return len(self._events)
+
+    # --- ids and identity -------------------------------------------------------
+    @staticmethod
+    def new_id() -> str:
+        return str(uuid.uuid4())
+
+    @staticmethod
+    def new_hex_id() -> str:
+        return uuid.uuid4().hex
+
+    def project_by_name(self, name: str) -> Project | None:
+        return next((p for p in self.projects.values() if p.name == name), None)
+
+    def user_by_name(self, name: str) -> User | None:
+        return next((u for u in self.users.values() if u.name == name), None)
+
+    def add_project(self, name: str, project_id: str | None = None) -> Project:
+        project = Project(id=project_id or self.new_hex_id(), name=name)
+        self.projects[project.id] = project
+        return project
+
+    def add_user(self, name: str, password: str, project: Project, roles: Iterable[str] = ("member",),
+                 user_id: str | None = None) -> User:
+        user = User(id=user_id or self.new_hex_id(), name=name, password=password,
+                    default_project_id=project.id, roles={project.id: list(roles)})
+        self.users[user.id] = user
+        return user
+
+    # --- tables ---------------------------------------------------------------
+    def table(self, name: str) -> dict[str, Record]:
+        return self.tables[name]
+
+    def get(self, table: str, rid: str) -> Record | None:
+        return self.tables[table].get(rid)
+
+    def put(self, table: str, record: Record) -> Record:
+        self.tables[table][record["id"]] = record
+        return record
+
+    def remove(self, table: str, rid: str) -> Record | None:
+        return self.tables[table].pop(rid, None)
+
+    def iter(self, table: str, **filters: Any) -> Iterator[Record]:
+        """Records of ``table`` whose fields equal every given filter value."""
+        for rec in list(self.tables[table].values()):
+            if all(rec.get(k) == v for k, v in filters.items()):
+                yield rec
+
+    def count(self) -> dict[str, int]:
+        return {name: len(rows) for name, rows in self.tables.items() if rows}
+
+    def snapshot(self) -> dict[str, list[Record]]:
+        """A deep-enough copy of every table for ``/_sim/state`` (internal ``_`` keys dropped)."""
+        with self.lock:
+            return {
+                name: [public(rec) for rec in rows.values()]
+                for name, rows in sorted(self.tables.items())
+                if rows
+            }
+
+
+def public(record: Record) -> Record:
+    """The record without bookkeeping keys (those starting with ``_``)."""
+    return {k: v for k, v in record.items() if not k.startswith("_")}

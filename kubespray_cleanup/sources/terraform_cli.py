@@ -1,0 +1,163 @@
+"""Pull every workspace's state through the terraform/tofu CLI, for remote backends the parser cannot read."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from python_terraform import IsFlagged, Terraform  # type: ignore[import-untyped]
+
+from kubespray_cleanup.errors import StateError
+from kubespray_cleanup.sources.terraform_state import StateFile, parse_state
+
+BINARY_CANDIDATES = ("tofu", "terraform")
+LOCK_INFO_NAME = ".terraform.tfstate.lock.info"
+BOX_CHARS = "│╷╵ \t"
+SCRUBBED_ENV = ("TF_WORKSPACE",)
+CLI_CONFIG_HEADER = "There are some problems with the CLI configuration:"
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def find_terraform_binary(explicit: str | None) -> str:
+    """The binary to run: ``explicit`` if given, else ``tofu`` then ``terraform`` on PATH."""
+    if explicit:
+        found = shutil.which(explicit)
+        if found is None:
+            raise StateError("terraform", f"binary {explicit!r} not found or not executable")
+        return found
+    for candidate in BINARY_CANDIDATES:
+        found = shutil.which(candidate)
+        if found is not None:
+            return found
+    raise StateError("terraform", "no terraform or tofu binary found on PATH (use an explicit binary path)")
+
+
+def pull_states(
+    tf_dir: Path,
+    binary: str | None = None,
+    backend_config: Mapping[str, str] | None = None,
+    timeout: float = 120,
+) -> list[StateFile]:
+    """Init ``tf_dir``, then pull the state of every workspace; the selected workspace is restored."""
+    if not tf_dir.is_dir():
+        raise StateError(str(tf_dir), "not a directory")
+    cli = _Cli(tf_dir, find_terraform_binary(binary), timeout)
+    cli.run(
+        str(tf_dir), "init", backend_config=dict(backend_config or {}), reconfigure=IsFlagged, input=False
+    )
+    names, original = _parse_workspaces(cli.run(str(tf_dir), "workspace list").decode(errors="replace"))
+    states: list[StateFile] = []
+    selected = original
+    try:
+        for name in names:
+            source = f"workspace {name} in {tf_dir}"
+            if name != selected:
+                cli.run(source, "workspace select", name)
+                selected = name
+            pulled = cli.run(source, "state pull")
+            if pulled.strip():
+                locked = _is_locked(tf_dir, name, current=name == original)
+                states.append(parse_state(pulled, source, locked=locked))
+    finally:
+        if selected != original:
+            cli.run(f"workspace {original} in {tf_dir}", "workspace select", original)
+    return states
+
+
+class _Terraform(Terraform):  # type: ignore[misc]
+    """python-terraform's wrapper without its implicit local state reads.
+
+    ``Terraform`` json-loads ``terraform.tfstate`` from the working dir in its
+    constructor and after every successful command; a corrupt or foreign file
+    there would raise from inside the library.  We parse pulled state ourselves.
+    """
+
+    def read_state_file(self, file_path: str | None = None) -> None:
+        self.tfstate = None
+
+
+@dataclass
+class _Cli:
+    """Builds argv with python-terraform and runs it with a timeout (its ``cmd`` has none)."""
+
+    tf_dir: Path
+    binary: str
+    timeout: float
+
+    def __post_init__(self) -> None:
+        self.terraform = _Terraform(working_dir=str(self.tf_dir), terraform_bin_path=self.binary)
+
+    def run(self, source: str, command: str, *args: str, **options: Any) -> bytes:
+        argv: list[str] = self.terraform.generate_cmd_string(command, *args, no_color=IsFlagged, **options)
+        try:
+            done = subprocess.run(
+                argv,
+                cwd=self.tf_dir,
+                env=_child_env(),
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=self.timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise StateError(source, f"{command} timed out after {self.timeout:g}s") from None
+        except OSError as exc:
+            raise StateError(source, f"cannot run {self.binary}: {exc.strerror or exc}") from None
+        if done.returncode != 0:
+            detail = _first_error_line(done.stderr.decode(errors="replace"))
+            raise StateError(source, f"{command} failed (exit {done.returncode}): {detail}")
+        return done.stdout
+
+
+def _child_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
+    env["TF_IN_AUTOMATION"] = "1"
+    env["TF_INPUT"] = "0"
+    return env
+
+
+def _parse_workspaces(listing: str) -> tuple[list[str], str]:
+    names: list[str] = []
+    current = "default"
+    for line in listing.splitlines():
+        name = line.strip()
+        if name.startswith("*"):
+            name = name[1:].strip()
+            current = name
+        if name:
+            names.append(name)
+    return names or [current], current
+
+
+def _is_locked(tf_dir: Path, workspace: str, current: bool) -> bool:
+    if current and (tf_dir / LOCK_INFO_NAME).exists():
+        return True
+    return (tf_dir / "terraform.tfstate.d" / workspace / LOCK_INFO_NAME).exists()
+
+
+def _first_error_line(stderr: str) -> str:
+    """The line that says what went wrong, past Terraform's warning boxes and colour codes."""
+    lines = _diagnostic_lines(ANSI_ESCAPE.sub("", stderr))
+    for line in lines:
+        if line.startswith("Error"):
+            return line
+    return lines[0] if lines else "no error output"
+
+
+def _diagnostic_lines(stderr: str) -> list[str]:
+    kept: list[str] = []
+    in_warning = False
+    for raw in stderr.splitlines():
+        line = raw.strip(BOX_CHARS)
+        if raw.startswith(("╷", "╵")):
+            in_warning = False
+        elif line.startswith("Warning:"):
+            in_warning = True
+        elif line and not in_warning and line != CLI_CONFIG_HEADER:
+            kept.append(line)
+    return kept
