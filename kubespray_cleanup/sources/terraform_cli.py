@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from python_terraform import IsFlagged, Terraform  # type: ignore[import-untyped]
+from python_terraform import IsFlagged, Terraform
 
 from kubespray_cleanup.errors import StateError
 from kubespray_cleanup.sources.terraform_state import StateFile, parse_state
@@ -20,6 +23,7 @@ LOCK_INFO_NAME = ".terraform.tfstate.lock.info"
 BOX_CHARS = "│╷╵ \t"
 SCRUBBED_ENV = ("TF_WORKSPACE",)
 CLI_CONFIG_HEADER = "There are some problems with the CLI configuration:"
+MAX_DETAIL = 240
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -47,9 +51,7 @@ def pull_states(
     if not tf_dir.is_dir():
         raise StateError(str(tf_dir), "not a directory")
     cli = _Cli(tf_dir, find_terraform_binary(binary), timeout)
-    cli.run(
-        str(tf_dir), "init", backend_config=dict(backend_config or {}), reconfigure=IsFlagged, input=False
-    )
+    cli.run(str(tf_dir), "init", backend_config=dict(backend_config or {}), reconfigure=IsFlagged, input=False)
     names, original = _parse_workspaces(cli.run(str(tf_dir), "workspace list").decode(errors="replace"))
     states: list[StateFile] = []
     selected = original
@@ -63,10 +65,17 @@ def pull_states(
             if pulled.strip():
                 locked = _is_locked(tf_dir, name, current=name == original)
                 states.append(parse_state(pulled, source, locked=locked))
-    finally:
-        if selected != original:
-            cli.run(f"workspace {original} in {tf_dir}", "workspace select", original)
+    except BaseException:
+        with contextlib.suppress(StateError):
+            _restore(cli, tf_dir, selected, original)
+        raise
+    _restore(cli, tf_dir, selected, original)
     return states
+
+
+def _restore(cli: _Cli, tf_dir: Path, selected: str, original: str) -> None:
+    if selected != original:
+        cli.run(f"workspace {original} in {tf_dir}", "workspace select", original)
 
 
 class _Terraform(Terraform):  # type: ignore[misc]
@@ -95,23 +104,35 @@ class _Cli:
     def run(self, source: str, command: str, *args: str, **options: Any) -> bytes:
         argv: list[str] = self.terraform.generate_cmd_string(command, *args, no_color=IsFlagged, **options)
         try:
-            done = subprocess.run(
-                argv,
-                cwd=self.tf_dir,
-                env=_child_env(),
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=self.timeout,
-                check=False,
-            )
+            returncode, stdout, stderr = _run_bounded(argv, self.tf_dir, self.timeout)
         except subprocess.TimeoutExpired:
             raise StateError(source, f"{command} timed out after {self.timeout:g}s") from None
         except OSError as exc:
             raise StateError(source, f"cannot run {self.binary}: {exc.strerror or exc}") from None
-        if done.returncode != 0:
-            detail = _first_error_line(done.stderr.decode(errors="replace"))
-            raise StateError(source, f"{command} failed (exit {done.returncode}): {detail}")
-        return done.stdout
+        if returncode != 0:
+            detail = _first_error_line(stderr.decode(errors="replace"))
+            raise StateError(source, f"{command} failed (exit {returncode}): {detail}")
+        return stdout
+
+
+def _run_bounded(argv: list[str], cwd: Path, timeout: float) -> tuple[int, bytes, bytes]:
+    """Run argv in its own process group, killing the whole group (provider plugins too) on timeout."""
+    with subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=_child_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise
+        return process.returncode, stdout, stderr
 
 
 def _child_env() -> dict[str, str]:
@@ -141,23 +162,37 @@ def _is_locked(tf_dir: Path, workspace: str, current: bool) -> bool:
 
 
 def _first_error_line(stderr: str) -> str:
-    """The line that says what went wrong, past Terraform's warning boxes and colour codes."""
-    lines = _diagnostic_lines(ANSI_ESCAPE.sub("", stderr))
-    for line in lines:
-        if line.startswith("Error"):
-            return line
-    return lines[0] if lines else "no error output"
+    """The diagnostic that says what went wrong, as one line, past warning boxes and colour codes."""
+    paragraphs = _paragraphs(ANSI_ESCAPE.sub("", stderr))
+    if not paragraphs:
+        return "no error output"
+    errors = [p for p in paragraphs if p.startswith("Error")]
+    specific = [p for p in errors if not p.endswith("described below.")]
+    if specific or errors:
+        return _shorten((specific or errors)[0])
+    first = paragraphs[0]
+    if first.endswith(":") and len(paragraphs) > 1:
+        first = f"{first} {paragraphs[1]}"
+    return _shorten(first)
 
 
-def _diagnostic_lines(stderr: str) -> list[str]:
-    kept: list[str] = []
+def _paragraphs(stderr: str) -> list[str]:
+    paragraphs: list[str] = []
+    current: list[str] = []
     in_warning = False
-    for raw in stderr.splitlines():
+    for raw in [*stderr.splitlines(), ""]:
         line = raw.strip(BOX_CHARS)
         if raw.startswith(("╷", "╵")):
             in_warning = False
         elif line.startswith("Warning:"):
             in_warning = True
-        elif line and not in_warning and line != CLI_CONFIG_HEADER:
-            kept.append(line)
-    return kept
+        if line and not in_warning and line != CLI_CONFIG_HEADER:
+            current.append(line)
+        elif current and not line:
+            paragraphs.append(" ".join(current))
+            current = []
+    return paragraphs
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= MAX_DETAIL else text[: MAX_DETAIL - 1] + "…"

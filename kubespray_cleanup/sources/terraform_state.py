@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import glob
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from kubespray_cleanup.errors import StateError
 from kubespray_cleanup.model import Kind
@@ -95,9 +96,7 @@ class StateFile:
         return grouped
 
 
-def parse_state(
-    text: str | bytes, source: str, modified_at: datetime | None = None, locked: bool = False
-) -> StateFile:
+def parse_state(text: str | bytes, source: str, modified_at: datetime | None = None, locked: bool = False) -> StateFile:
     """Parse the JSON text of a v4 state; any defect raises :class:`StateError`."""
     document = _load_json(_decode(text, source), source)
     version = document.get("version")
@@ -109,7 +108,7 @@ def parse_state(
     if resources is None:
         raise StateError(source, "missing 'resources'")
     if not isinstance(resources, list):
-        raise StateError(source, f"'resources' is a {_json_type(resources)}, not a list")
+        raise StateError(source, f"'resources' is {_json_type(resources)}, not a list")
     entries: list[StateEntry] = []
     unknown: set[str] = set()
     for position, resource in enumerate(resources):
@@ -135,7 +134,7 @@ def load_state_file(path: Path) -> StateFile:
     except OSError as exc:
         raise StateError(source, f"cannot read file: {exc.strerror or exc}") from None
     locked = (path.parent / LOCK_INFO_TEMPLATE.format(name=path.name)).exists()
-    modified_at = datetime.fromtimestamp(mtime, tz=timezone.utc)
+    modified_at = datetime.fromtimestamp(mtime, tz=UTC)
     return parse_state(data, source, modified_at=modified_at, locked=locked)
 
 
@@ -157,7 +156,7 @@ def _expand(spec: str) -> list[Path]:
         matches = [Path(m) for m in sorted(glob.glob(spec, recursive=True))]
         if not matches:
             raise StateError(spec, "no file matches this pattern")
-        found = [p for match in matches for p in _files_of(match, spec)]
+        found = [p for match in matches for p in _files_of(match)]
         if not found:
             raise StateError(spec, "pattern matches no *.tfstate file")
         return found
@@ -172,7 +171,7 @@ def _expand(spec: str) -> list[Path]:
     raise StateError(spec, "no such file or directory")
 
 
-def _files_of(path: Path, spec: str) -> list[Path]:
+def _files_of(path: Path) -> list[Path]:
     if path.is_dir():
         return _states_in_dir(path)
     if path.name.endswith(".backup"):
@@ -182,9 +181,7 @@ def _files_of(path: Path, spec: str) -> list[Path]:
 
 def _states_in_dir(directory: Path) -> list[Path]:
     return sorted(
-        p
-        for p in directory.rglob("*.tfstate")
-        if p.is_file() and ".terraform" not in p.relative_to(directory).parts
+        p for p in directory.rglob("*.tfstate") if p.is_file() and ".terraform" not in p.relative_to(directory).parts
     )
 
 
@@ -209,16 +206,14 @@ def _load_json(text: str, source: str) -> dict[str, Any]:
     except RecursionError:
         raise StateError(source, "not JSON: nested too deeply") from None
     if not isinstance(document, dict):
-        raise StateError(source, f"not a JSON object (got a {_json_type(document)})")
+        raise StateError(source, f"not a JSON object (got {_json_type(document)})")
     return document
 
 
-def _resource_entries(
-    resource: Any, position: int, source: str, unknown: set[str]
-) -> list[StateEntry]:
+def _resource_entries(resource: Any, position: int, source: str, unknown: set[str]) -> list[StateEntry]:
     where = f"resources[{position}]"
     if not isinstance(resource, dict):
-        raise StateError(source, f"{where} is a {_json_type(resource)}, not an object")
+        raise StateError(source, f"{where} is {_json_type(resource)}, not an object")
     mode = _required_str(resource, "mode", where, source)
     tf_type = _required_str(resource, "type", where, source)
     name = _required_str(resource, "name", where, source)
@@ -227,7 +222,7 @@ def _resource_entries(
         raise StateError(source, f"{where} has unknown mode {mode!r}")
     instances = resource.get("instances", [])
     if not isinstance(instances, list):
-        raise StateError(source, f"{where}.instances is a {_json_type(instances)}, not a list")
+        raise StateError(source, f"{where}.instances is {_json_type(instances)}, not a list")
     if mode == "data":
         return []
     base = f"{module}.{tf_type}.{name}" if module else f"{tf_type}.{name}"
@@ -240,11 +235,9 @@ def _resource_entries(
     ]
 
 
-def _instance_entry(
-    instance: Any, base: str, tf_type: str, kind: Kind | None, where: str, source: str
-) -> StateEntry:
+def _instance_entry(instance: Any, base: str, tf_type: str, kind: Kind | None, where: str, source: str) -> StateEntry:
     if not isinstance(instance, dict):
-        raise StateError(source, f"{where} of {base} is a {_json_type(instance)}, not an object")
+        raise StateError(source, f"{where} of {base} is {_json_type(instance)}, not an object")
     attributes = instance.get("attributes", instance.get("attributes_flat"))
     if not isinstance(attributes, dict):
         raise StateError(source, f"{where} of {base} has no attributes object")
@@ -273,7 +266,7 @@ def _index_suffix(key: Any, where: str, source: str) -> str:
         return f"[{key}]"
     if isinstance(key, str):
         return f"[{json.dumps(key, ensure_ascii=False)}]"
-    raise StateError(source, f"{where} has an index_key that is a {_json_type(key)}")
+    raise StateError(source, f"{where} has an index_key that is {_json_type(key)}")
 
 
 def _object_id(tf_type: str, attributes: Mapping[str, Any]) -> str:
@@ -312,7 +305,7 @@ def _optional_str(obj: Mapping[str, Any], key: str, source: str, where: str = "s
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise StateError(source, f"{where} '{key}' is a {_json_type(value)}, not a string")
+        raise StateError(source, f"{where} '{key}' is {_json_type(value)}, not a string")
     return value
 
 
@@ -321,7 +314,7 @@ def _optional_int(obj: Mapping[str, Any], key: str, source: str) -> int:
     if value is None:
         return 0
     if type(value) is not int:
-        raise StateError(source, f"state '{key}' is a {_json_type(value)}, not an integer")
+        raise StateError(source, f"state '{key}' is {_json_type(value)}, not an integer")
     return value
 
 
@@ -348,5 +341,12 @@ def _is_rendered_string(key: str) -> bool:
 
 
 def _json_type(value: Any) -> str:
-    names = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number"}
+    names = {
+        dict: "an object",
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+    }
     return "null" if value is None else names.get(type(value), type(value).__name__)

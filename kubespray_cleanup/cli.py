@@ -1,0 +1,165 @@
+"""The ``tf-cleanup`` command line: parse, call one core function, render. Nothing else lives here."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from kubespray_cleanup import __version__
+from kubespray_cleanup.errors import CleanupError, ExitCode, UsageError
+
+
+def abort(message: str, code: ExitCode) -> NoReturn:
+    """The single error path: one line on stderr, a documented exit code."""
+    click.echo(f"tf-cleanup: error: {message}", err=True)
+    sys.exit(int(code))
+
+
+def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    if value is None:
+        return None
+    from kubespray_cleanup.config import parse_duration
+
+    try:
+        return parse_duration(value, f"--{param.name.replace('_', '-') if param.name else 'value'}")
+    except CleanupError as exc:
+        raise click.BadParameter(str(exc).split(": ", 1)[-1]) from None
+
+
+def _key_values(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+    result = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE")
+        result[key] = value
+    return result
+
+
+class _Group(click.Group):
+    """Turns click's usage errors into our exit code instead of click's 2."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            return super().main(*args, **kwargs)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            abort("aborted", ExitCode.INTERRUPTED)
+        except click.ClickException as exc:
+            abort(exc.format_message().replace("\n", " "), ExitCode.USAGE)
+        except CleanupError as exc:
+            abort(str(exc), exc.exit_code)
+
+
+@click.group(cls=_Group, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"],
+                                                                         "max_content_width": 110})
+@click.option("--project", "profile_name", metavar="NAME", envvar="TF_CLEANUP_PROJECT",
+              help="Profile to run (built-in: elastx): which cloud, which resources are CI-made, what is protected.")
+@click.option("--cloud", metavar="NAME", help="clouds.yaml cloud to use instead of the profile's (or OS_CLOUD).")
+@click.option("--config", "config_path", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Config file with profiles (default: ./tf-cleanup.yaml, then the user config dir).")
+@click.option("--state", "state_paths", metavar="PATH", multiple=True,
+              help="Terraform/OpenTofu state file, directory or glob (repeatable).")
+@click.option("--tf-dir", "tf_dirs", metavar="DIR", multiple=True,
+              help="Working directory: init, every workspace, state pull (repeatable).")
+@click.option("--terraform-bin", metavar="PATH", help="terraform or tofu binary (default: tofu, then terraform).")
+@click.option("--backend-config", metavar="KEY=VALUE", multiple=True, callback=_key_values,
+              help="Backend setting passed to init (repeatable).")
+@click.option("--min-age", callback=_duration, metavar="AGE", help="Only delete resources older than this (e.g. 2h).")
+@click.option("--state-max-age", callback=_duration, metavar="AGE",
+              help="A state updated more recently than this belongs to a running pipeline.")
+@click.option("--live-owner", "live_owners", metavar="JOB", multiple=True, help="Treat this pipeline as live.")
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (implied when CI is set).")
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Plan and summary format on stdout.")
+@click.option("--report", "report_path", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Write the plan and the outcome of every action as JSON.")
+@click.option("--graph", "graph_export", nargs=2, metavar="FORMAT FILE", type=(click.Choice(["dot", "mermaid"]), str),
+              help="Export the dependency graph (dot or mermaid).")
+@click.option("--max-parallel", type=click.IntRange(1, 256), default=16, show_default=True,
+              help="Concurrent API calls in total.")
+@click.option("--timeout", type=click.FloatRange(1), default=3600, show_default=True, metavar="SECONDS",
+              help="Whole-run timeout.")
+@click.option("--resource-timeout", type=click.FloatRange(1), default=600, show_default=True, metavar="SECONDS",
+              help="How long one asynchronous delete may take.")
+@click.option("--poll-interval", type=click.FloatRange(0.01), default=2.0, show_default=True, metavar="SECONDS",
+              help="How often pending asynchronous deletes are checked (one list call per kind).")
+@click.option("--ignore-unreadable-state", is_flag=True,
+              help="Go on when a state source cannot be read (by default nothing is deleted then).")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logs and kept resources in the plan.")
+@click.version_option(__version__, prog_name="tf-cleanup")
+@click.pass_context
+def main(ctx: click.Context, **opts: Any) -> None:
+    """Delete leaked Kubespray CI resources from an OpenStack project, in dependency order, without conflicts.
+
+    \b
+    Exit codes: 0 clean, 1 some left behind, 2 nothing to do, 3 bad usage/config,
+                4 cloud unreachable or auth failed, 5 state unreadable (nothing deleted), 6 interrupted.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if not opts["profile_name"]:
+        raise UsageError("--project NAME is required (e.g. --project elastx)")
+    from kubespray_cleanup.runner import run_cleanup
+
+    sys.exit(int(run_cleanup(**opts)))
+
+
+@main.command()
+@click.option("--time-scale", type=click.FloatRange(min=0.1), default=20.0, show_default=True,
+              help="How much faster than real time the simulated cloud works.")
+@click.option("--latency", default="realistic", show_default=True, help="Latency profile of the simulator.")
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def demo(time_scale: float, latency: str, output: str) -> None:
+    """Run the real cleanup against the bundled simulator with a Kubespray CI scenario."""
+    from kubespray_cleanup.demo import run_demo
+
+    sys.exit(int(run_demo(time_scale=time_scale, latency=latency, output=output)))
+
+
+@main.group()
+def simulator() -> None:
+    """The bundled OpenStack simulator."""
+
+
+@simulator.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8787, show_default=True, help="0 picks a free port.")
+@click.option("--scenario", default="empty", show_default=True, metavar="NAME|PATH",
+              help="Built-in scenario (empty, kubespray, demo, bench) or a YAML/JSON file or inventory dump.")
+@click.option("--latency", default="none", show_default=True, metavar="PROFILE",
+              help="Latency profile: none, fast, realistic, or a YAML file.")
+@click.option("--time-scale", type=click.FloatRange(min=0.001), default=1.0, show_default=True)
+@click.option("--faults", metavar="SPEC", help="e.g. 'rate=0.05,seed=1' or '500=0.02,429=0.01,token_ttl=30'.")
+@click.option("--clouds-yaml", type=click.Path(dir_okay=False), metavar="PATH",
+              help="Write a clouds.yaml with one cloud per project plus admin.")
+@click.option("--states-dir", type=click.Path(file_okay=False), metavar="DIR",
+              help="Write the Terraform states the scenario's pipelines left behind.")
+@click.option("--request-log", type=click.Path(dir_okay=False), metavar="FILE", help="JSON-lines request log.")
+def serve(**opts: Any) -> None:
+    """Serve the simulator until SIGTERM/SIGINT."""
+    from kubespray_cleanup.simulator.cli import serve as serve_simulator
+
+    serve_simulator(**opts)
+
+
+def install_signal_handlers(on_signal: Any) -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
+
+
+def is_interactive() -> bool:
+    return sys.stdin.isatty() and not os.environ.get("CI")
+
+
+def write_file(path: str, text: str) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(text)

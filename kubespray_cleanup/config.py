@@ -1,0 +1,220 @@
+"""Profiles: which cloud, which resources are CI-made, who owns them, and what is never touched.
+
+A profile is selected with ``--project NAME``. The built-in ``elastx`` profile encodes the
+naming of Kubespray's elastx CI (``cluster_name=$CI_JOB_ID``, network ``ci-$CI_JOB_ID``, a shared
+pre-created router, external network ``elx-public1``). A YAML config file adds or overrides
+profiles::
+
+    profiles:
+      elastx:
+        cloud: elastx
+        min_age: 2h
+        protected_names: [kubespray-ci-router]
+      mylab:
+        extends: elastx
+        cloud: mylab
+        owner_patterns:
+          network: '^lab-(?P<owner>\\d+)$'
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from kubespray_cleanup.errors import ConfigError
+from kubespray_cleanup.model import Kind
+
+_JOB = r"(?P<owner>\d+)"
+
+ELASTX_PATTERNS: dict[Kind, tuple[str, ...]] = {
+    Kind.SERVER: (rf"^{_JOB}-(k8s-master|k8s-node|k8s-master-ne|k8s-node-nf|k8s-master-nf|k8s-etcd|etcd|bastion|gfs-node-nf)(-\d+)?$",),
+    Kind.PORT: (rf"^{_JOB}-(k8s-master|k8s-node|k8s-master-ne|k8s-node-nf|k8s-master-nf|k8s-etcd|etcd|bastion|gfs-node-nf)(-\d+)?$",),
+    Kind.SECURITY_GROUP: (rf"^{_JOB}-(k8s|k8s-master|k8s-worker|bastion|k8s-master-extra|k8s-worker-extra)$",),
+    Kind.NETWORK: (rf"^ci-{_JOB}$",),
+    Kind.SUBNET: (rf"^{_JOB}-internal-network$",),
+    Kind.KEYPAIR: (rf"^kubernetes-{_JOB}$",),
+    Kind.ROUTER: (rf"^{_JOB}-router$",),
+    Kind.VOLUME: (rf"^{_JOB}-[\w.-]+$",),
+    Kind.SERVER_GROUP: (rf"^{_JOB}-[\w-]*srvgrp$",),
+    Kind.LOAD_BALANCER: (rf"^{_JOB}-api-loadbalancer$",),
+}
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str | int | float, what: str = "duration") -> timedelta:
+    """``90``, ``90s``, ``15m``, ``4h``, ``2d`` -> timedelta; negative or malformed -> ConfigError."""
+    if isinstance(text, bool):
+        raise ConfigError(f"{what}: {text!r} is not a duration")
+    if isinstance(text, (int, float)):
+        if text < 0:
+            raise ConfigError(f"{what}: must not be negative")
+        return timedelta(seconds=float(text))
+    match = _DURATION.match(str(text))
+    if not match:
+        raise ConfigError(f"{what}: {text!r} is not a duration like 30m, 4h or 2d")
+    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Everything that decides what a run may delete in one project."""
+
+    name: str
+    cloud: str
+    owner_patterns: Mapping[Kind, tuple[str, ...]] = field(default_factory=dict)
+    external_networks: tuple[str, ...] = ()
+    shared_routers: tuple[str, ...] = ()
+    protected_names: tuple[str, ...] = ()
+    protected_ids: tuple[str, ...] = ()
+    live_owners: tuple[str, ...] = ()
+    min_age: timedelta = timedelta(hours=2)
+    state_max_age: timedelta = timedelta(hours=3)
+    orphan_floating_ips: bool = True
+
+    def compiled(self) -> dict[Kind, tuple[re.Pattern[str], ...]]:
+        return {kind: tuple(re.compile(p) for p in pats) for kind, pats in self.owner_patterns.items()}
+
+    def owner_of_name(self, kind: Kind, name: str) -> str | None:
+        """The owner (CI job id) a resource name carries, or None when it is not CI-made by name."""
+        for pattern in _compiled_patterns(self)[kind]:
+            match = pattern.match(name or "")
+            if match:
+                return match.group("owner")
+        return None
+
+
+_PATTERN_CACHE: dict[int, dict[Kind, tuple[re.Pattern[str], ...]]] = {}
+
+
+def _compiled_patterns(profile: Profile) -> dict[Kind, tuple[re.Pattern[str], ...]]:
+    key = id(profile.owner_patterns)
+    if key not in _PATTERN_CACHE:
+        compiled = profile.compiled()
+        _PATTERN_CACHE[key] = {kind: compiled.get(kind, ()) for kind in Kind}
+    return _PATTERN_CACHE[key]
+
+
+BUILTIN_PROFILES: dict[str, Profile] = {
+    "elastx": Profile(
+        name="elastx",
+        cloud="elastx",
+        owner_patterns=ELASTX_PATTERNS,
+        external_networks=("elx-public1", "public"),
+        shared_routers=("kubespray-ci-router", "ab95917c-41fb-4881-b507-3a6dfe9403df"),
+    ),
+}
+
+_FIELDS = {"cloud", "owner_patterns", "external_networks", "shared_routers", "protected_names", "protected_ids",
+           "live_owners", "min_age", "state_max_age", "orphan_floating_ips", "extends"}
+
+
+def config_paths(explicit: str | None) -> list[Path]:
+    """Config files in precedence order: ``--config``, ``./tf-cleanup.yaml``, the user config dir."""
+    if explicit:
+        return [Path(explicit)]
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return [p for p in (Path("tf-cleanup.yaml"), base / "tf-cleanup" / "config.yaml") if p.is_file()]
+
+
+def load_profiles(explicit: str | None = None) -> dict[str, Profile]:
+    """Built-in profiles overlaid with the first config file found."""
+    profiles = dict(BUILTIN_PROFILES)
+    paths = config_paths(explicit)
+    if not paths:
+        return profiles
+    path = paths[0]
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        data: Any = yaml.safe_load(path.read_text())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path}: cannot read ({exc.__class__.__name__})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if data is None:
+        return profiles
+    if not isinstance(data, dict) or not isinstance(data.get("profiles", {}), dict):
+        raise ConfigError(f"config file {path}: expected a mapping with a 'profiles' mapping")
+    for name, spec in (data.get("profiles") or {}).items():
+        profiles[str(name)] = _profile_from(str(name), spec, profiles, path)
+    return profiles
+
+
+def _profile_from(name: str, spec: Any, known: Mapping[str, Profile], path: Path) -> Profile:
+    where = f"config file {path}: profile {name}"
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{where}: expected a mapping")
+    unknown = set(spec) - _FIELDS
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {sorted(unknown)[0]!r}")
+    base_name = spec.get("extends", name if name in known else None)
+    if base_name is not None and str(base_name) not in known:
+        raise ConfigError(f"{where}: extends unknown profile {base_name!r}")
+    base = known[str(base_name)] if base_name is not None else Profile(name=name, cloud=name)
+    changes: dict[str, Any] = {"name": name}
+    if "cloud" in spec:
+        changes["cloud"] = _string(spec["cloud"], f"{where}: cloud")
+    for key in ("external_networks", "shared_routers", "protected_names", "protected_ids", "live_owners"):
+        if key in spec:
+            changes[key] = _strings(spec[key], f"{where}: {key}")
+    for key in ("min_age", "state_max_age"):
+        if key in spec:
+            changes[key] = parse_duration(spec[key], f"{where}: {key}")
+    if "orphan_floating_ips" in spec:
+        if not isinstance(spec["orphan_floating_ips"], bool):
+            raise ConfigError(f"{where}: orphan_floating_ips must be true or false")
+        changes["orphan_floating_ips"] = spec["orphan_floating_ips"]
+    if "owner_patterns" in spec:
+        changes["owner_patterns"] = {**base.owner_patterns, **_patterns(spec["owner_patterns"], where)}
+    return replace(base, **changes)
+
+
+def _string(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{where}: expected a non-empty string")
+    return value
+
+
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, (str, int)) for v in value):
+        raise ConfigError(f"{where}: expected a list of strings")
+    return tuple(str(v) for v in value)
+
+
+def _patterns(value: Any, where: str) -> dict[Kind, tuple[str, ...]]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: owner_patterns must map kinds to regexes")
+    result: dict[Kind, tuple[str, ...]] = {}
+    for kind_name, pats in value.items():
+        try:
+            kind = Kind(str(kind_name))
+        except ValueError:
+            raise ConfigError(f"{where}: owner_patterns: unknown kind {kind_name!r}") from None
+        strings = _strings(pats, f"{where}: owner_patterns.{kind_name}")
+        for pattern in strings:
+            try:
+                compiled = re.compile(pattern)
+            except re.error as exc:
+                raise ConfigError(f"{where}: owner_patterns.{kind_name}: bad regex ({exc})") from None
+            if "owner" not in compiled.groupindex:
+                raise ConfigError(f"{where}: owner_patterns.{kind_name}: regex needs a (?P<owner>...) group")
+        result[kind] = strings
+    return result
+
+
+def get_profile(name: str, config: str | None = None) -> Profile:
+    profiles = load_profiles(config)
+    if name not in profiles:
+        raise ConfigError(f"unknown profile {name!r} (known: {', '.join(sorted(profiles))})")
+    return profiles[name]

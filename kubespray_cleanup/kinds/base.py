@@ -1,0 +1,137 @@
+"""What every kind module provides: listing, relations, protection and the delete action."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, ClassVar, Iterable, Iterator
+
+from kubespray_cleanup.model import Kind, Resource, node_key
+
+ROUTER_INTERFACE_OWNERS = frozenset({
+    "network:router_interface",
+    "network:router_interface_distributed",
+    "network:ha_router_replicated_interface",
+})
+# Ports Neutron removes with their network, or that belong to a service object; never deleted directly.
+AUTO_PORT_OWNERS = frozenset({"network:dhcp", "network:distributed", "network:floatingip_agent_gateway"})
+SERVICE_PORT_OWNERS = frozenset({"network:router_gateway", "network:floatingip", "network:router_centralized_snat",
+                                 "network:router_ha_interface", "Octavia", "ovn-lb:vip", "ovn-lb-hm:distributed",
+                                 "neutron:LOADBALANCERV2"})
+
+
+@dataclass(frozen=True)
+class Relation:
+    """``before`` must be gone before ``after`` is deleted; ``reason`` names the field it came from."""
+
+    before: str
+    after: str
+    reason: str
+
+
+def parse_time(value: Any) -> datetime | None:
+    """API timestamps (``2026-11-25T09:42:01Z``, with microseconds, or naive) as aware UTC datetimes."""
+    if not value or not isinstance(value, str):
+        return None
+    text = value.strip().replace("Z", "+00:00")
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+class Index:
+    """Lookups over one inventory that relation finders need (ports by device, subnets by id ...)."""
+
+    def __init__(self, resources: Iterable[Resource]) -> None:
+        self.by_key: dict[str, Resource] = {}
+        self.by_kind: dict[Kind, list[Resource]] = defaultdict(list)
+        self.ports_by_device: dict[str, list[Resource]] = defaultdict(list)
+        self.keypairs_by_name: dict[str, Resource] = {}
+        self.security_groups_by_name: dict[str, list[Resource]] = defaultdict(list)
+        for res in resources:
+            self.add(res)
+
+    def add(self, res: Resource) -> None:
+        self.by_key[res.key] = res
+        self.by_kind[res.kind].append(res)
+        if res.kind in (Kind.PORT, Kind.ROUTER_INTERFACE):
+            device = str(res.attrs.get("device_id") or "")
+            if device:
+                self.ports_by_device[device].append(res)
+        elif res.kind is Kind.KEYPAIR:
+            self.keypairs_by_name[res.name] = res
+        elif res.kind is Kind.SECURITY_GROUP:
+            self.security_groups_by_name[res.name].append(res)
+
+    def get(self, kind: Kind, rid: str | None) -> Resource | None:
+        if not rid:
+            return None
+        return self.by_key.get(node_key(kind, str(rid)))
+
+    def has(self, kind: Kind, rid: str | None) -> bool:
+        return self.get(kind, rid) is not None
+
+    def __iter__(self) -> Iterator[Resource]:
+        return iter(self.by_key.values())
+
+    def __len__(self) -> int:
+        return len(self.by_key)
+
+    def subnet_containing(self, address: str | None) -> list[Resource]:
+        if not address:
+            return []
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return []
+        found = []
+        for subnet in self.by_kind[Kind.SUBNET]:
+            try:
+                if ip in ipaddress.ip_network(str(subnet.attrs.get("cidr")), strict=False):
+                    found.append(subnet)
+            except ValueError:
+                continue
+        return found
+
+
+class KindHandler:
+    """One OpenStack kind. Subclasses set the class attributes and override what differs."""
+
+    kind: ClassVar[Kind]
+    service: ClassVar[str]  # semaphore bucket: compute, network, volume, load-balancer
+    asynchronous: ClassVar[bool] = False  # the delete call returns before the object is gone
+    created_field: ClassVar[str] = "created_at"
+
+    def list(self, conn: Any) -> list[Resource]:
+        raise NotImplementedError
+
+    def relations(self, res: Resource, idx: Index) -> Iterable[Relation]:
+        return ()
+
+    def delete(self, conn: Any, res: Resource) -> None:
+        raise NotImplementedError
+
+    def live_ids(self, conn: Any) -> dict[str, str]:
+        """Ids that still exist, with their status, for waiting on asynchronous deletes."""
+        return {r.id: str(r.attrs.get("status") or "") for r in self.list(conn)}
+
+    def to_resource(self, obj: Any) -> Resource:
+        attrs = obj.to_dict(computed=False, headers=False, original_names=True)
+        return Resource(
+            kind=self.kind,
+            id=str(attrs.get("id") or getattr(obj, "id", "")),
+            name=str(attrs.get("name") or ""),
+            project_id=str(attrs.get("project_id") or attrs.get("tenant_id") or ""),
+            created_at=parse_time(attrs.get(self.created_field)),
+            attrs=attrs,
+        )
+
+
+def rel(before: Resource, after_kind: Kind, after_id: str | None, reason: str) -> Iterator[Relation]:
+    """One relation from ``before`` to ``after_kind:after_id`` when the id is set."""
+    if after_id:
+        yield Relation(before.key, node_key(after_kind, str(after_id)), reason)

@@ -1,0 +1,40 @@
+"""Floating IPs: they pin router interfaces (and gateways) until deleted or disassociated."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from kubespray_cleanup.kinds.base import Index, KindHandler, Relation
+from kubespray_cleanup.model import Kind, Resource, node_key
+
+
+class FloatingIPHandler(KindHandler):
+    kind = Kind.FLOATING_IP
+    service = "network"
+
+    def list(self, conn: Any) -> list[Resource]:
+        result = []
+        for obj in conn.network.ips():
+            res = self.to_resource(obj)
+            if not res.name:
+                res = Resource(res.kind, res.id, str(res.attrs.get("floating_ip_address") or ""), res.project_id,
+                               res.created_at, res.attrs)
+            result.append(res)
+        return result
+
+    def relations(self, res: Resource, idx: Index) -> Iterable[Relation]:
+        router_id = res.attrs.get("router_id")
+        fixed = res.attrs.get("fixed_ip_address")
+        if not router_id or not fixed:
+            return
+        subnets = {s.id for s in idx.subnet_containing(str(fixed))}
+        for iface in idx.ports_by_device.get(str(router_id), ()):
+            if iface.kind is Kind.ROUTER_INTERFACE and subnets & set(iface.attrs.get("subnet_ids") or ()):
+                yield Relation(res.key, iface.key, "floating_ip.router_id+fixed_ip_address")
+        yield Relation(res.key, node_key(Kind.ROUTER, str(router_id)), "floating_ip.router_id")
+
+    def delete(self, conn: Any, res: Resource) -> None:
+        conn.network.delete_ip(res.id, ignore_missing=True)
+
+    def disassociate(self, conn: Any, res: Resource) -> None:
+        conn.network.update_ip(res.id, port_id=None)

@@ -1,0 +1,36 @@
+"""Octavia load balancers: deleted with cascade (listeners, pools, members, VIP port) before their subnet."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from kubespray_cleanup.kinds.base import Index, KindHandler, Relation, rel
+from kubespray_cleanup.model import Kind, Resource
+
+
+class LoadBalancerHandler(KindHandler):
+    kind = Kind.LOAD_BALANCER
+    service = "load-balancer"
+    asynchronous = True
+
+    def list(self, conn: Any) -> list[Resource]:
+        result = []
+        for obj in conn.load_balancer.load_balancers():
+            res = self.to_resource(obj)
+            attrs = dict(res.attrs)
+            attrs["status"] = attrs.get("provisioning_status")
+            result.append(Resource(res.kind, res.id, res.name, res.project_id, res.created_at, attrs))
+        return result
+
+    def relations(self, res: Resource, idx: Index) -> Iterable[Relation]:
+        yield from rel(res, Kind.SUBNET, res.attrs.get("vip_subnet_id"), "load_balancer.vip_subnet_id")
+        yield from rel(res, Kind.NETWORK, res.attrs.get("vip_network_id"), "load_balancer.vip_network_id")
+        for sg_id in res.attrs.get("vip_sg_ids") or ():
+            yield from rel(res, Kind.SECURITY_GROUP, sg_id, "load_balancer.vip_sg_ids")
+        port_id = res.attrs.get("vip_port_id")
+        vip = idx.get(Kind.PORT, port_id)
+        if vip is not None and vip.attrs.get("device_owner") in ("", None):
+            yield Relation(res.key, vip.key, "load_balancer.vip_port_id")
+
+    def delete(self, conn: Any, res: Resource) -> None:
+        conn.load_balancer.delete_load_balancer(res.id, ignore_missing=True, cascade=True)

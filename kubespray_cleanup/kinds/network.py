@@ -1,0 +1,19 @@
+"""Networks: the last Neutron object of a cluster; Neutron removes DHCP ports and subnets with it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubespray_cleanup.kinds.base import KindHandler
+from kubespray_cleanup.model import Kind, Resource
+
+
+class NetworkHandler(KindHandler):
+    kind = Kind.NETWORK
+    service = "network"
+
+    def list(self, conn: Any) -> list[Resource]:
+        return [self.to_resource(n) for n in conn.network.networks()]
+
+    def delete(self, conn: Any, res: Resource) -> None:
+        conn.network.delete_network(res.id, ignore_missing=True)

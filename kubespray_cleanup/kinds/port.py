@@ -1,0 +1,37 @@
+"""Neutron ports: pre-created node ports outlive their servers and block subnets, networks and SGs."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from kubespray_cleanup.kinds.base import ROUTER_INTERFACE_OWNERS, Index, KindHandler, Relation, rel
+from kubespray_cleanup.model import Kind, Resource
+
+
+class PortHandler(KindHandler):
+    kind = Kind.PORT
+    service = "network"
+
+    def list(self, conn: Any) -> list[Resource]:
+        """Ports, with router-interface ports turned into ``router_interface`` resources."""
+        from kubespray_cleanup.kinds.router_interface import RouterInterfaceHandler
+
+        interfaces = RouterInterfaceHandler()
+        result = []
+        for obj in conn.network.ports():
+            res = self.to_resource(obj)
+            if res.attrs.get("device_owner") in ROUTER_INTERFACE_OWNERS:
+                res = interfaces.from_port(res)
+            result.append(res)
+        return result
+
+    def relations(self, res: Resource, idx: Index) -> Iterable[Relation]:
+        yield from rel(res, Kind.NETWORK, res.attrs.get("network_id"), "port.network_id")
+        for fixed in res.attrs.get("fixed_ips") or ():
+            if isinstance(fixed, dict):
+                yield from rel(res, Kind.SUBNET, fixed.get("subnet_id"), "port.fixed_ips.subnet_id")
+        for sg_id in res.attrs.get("security_groups") or ():
+            yield from rel(res, Kind.SECURITY_GROUP, sg_id, "port.security_groups")
+
+    def delete(self, conn: Any, res: Resource) -> None:
+        conn.network.delete_port(res.id, ignore_missing=True)

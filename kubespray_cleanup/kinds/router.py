@@ -1,0 +1,19 @@
+"""Routers created by a CI job (not the shared one): deleted once their interfaces are gone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubespray_cleanup.kinds.base import KindHandler
+from kubespray_cleanup.model import Kind, Resource
+
+
+class RouterHandler(KindHandler):
+    kind = Kind.ROUTER
+    service = "network"
+
+    def list(self, conn: Any) -> list[Resource]:
+        return [self.to_resource(r) for r in conn.network.routers()]
+
+    def delete(self, conn: Any, res: Resource) -> None:
+        conn.network.delete_router(res.id, ignore_missing=True)

@@ -1,0 +1,28 @@
+"""Security groups: in use while any port carries them; remote-group rules are ordered, not fatal."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from kubespray_cleanup.kinds.base import Index, KindHandler, Relation
+from kubespray_cleanup.model import Kind, Resource, node_key
+
+
+class SecurityGroupHandler(KindHandler):
+    kind = Kind.SECURITY_GROUP
+    service = "network"
+
+    def list(self, conn: Any) -> list[Resource]:
+        return [self.to_resource(g) for g in conn.network.security_groups()]
+
+    def relations(self, res: Resource, idx: Index) -> Iterable[Relation]:
+        """A group whose rules reference another group goes first, so Neutron never rewrites a kept group."""
+        seen = set()
+        for rule in res.attrs.get("security_group_rules") or ():
+            remote = rule.get("remote_group_id") if isinstance(rule, dict) else None
+            if remote and remote != res.id and remote not in seen:
+                seen.add(remote)
+                yield Relation(res.key, node_key(Kind.SECURITY_GROUP, str(remote)), "rule.remote_group_id")
+
+    def delete(self, conn: Any, res: Resource) -> None:
+        conn.network.delete_security_group(res.id, ignore_missing=True)

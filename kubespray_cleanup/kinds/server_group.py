@@ -1,0 +1,23 @@
+"""Nova server groups: members never block deletion; ordered after their servers for tidiness."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from kubespray_cleanup.kinds.base import Index, KindHandler, Relation
+from kubespray_cleanup.model import Kind, Resource, node_key
+
+
+class ServerGroupHandler(KindHandler):
+    kind = Kind.SERVER_GROUP
+    service = "compute"
+
+    def list(self, conn: Any) -> list[Resource]:
+        return [self.to_resource(g) for g in conn.compute.server_groups()]
+
+    def relations(self, res: Resource, idx: Index) -> Iterable[Relation]:
+        for member in res.attrs.get("members") or ():
+            yield Relation(node_key(Kind.SERVER, str(member)), res.key, "server_group.members")
+
+    def delete(self, conn: Any, res: Resource) -> None:
+        conn.compute.delete_server_group(res.id, ignore_missing=True)

@@ -1,0 +1,23 @@
+"""Cinder snapshots: they block their source volume unless it is deleted with cascade."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from kubespray_cleanup.kinds.base import Index, KindHandler, Relation, rel
+from kubespray_cleanup.model import Kind, Resource
+
+
+class SnapshotHandler(KindHandler):
+    kind = Kind.SNAPSHOT
+    service = "volume"
+    asynchronous = True
+
+    def list(self, conn: Any) -> list[Resource]:
+        return [self.to_resource(s) for s in conn.block_storage.snapshots(details=True)]
+
+    def relations(self, res: Resource, idx: Index) -> Iterable[Relation]:
+        yield from rel(res, Kind.VOLUME, res.attrs.get("volume_id"), "snapshot.volume_id")
+
+    def delete(self, conn: Any, res: Resource) -> None:
+        conn.block_storage.delete_snapshot(res.id, ignore_missing=True)

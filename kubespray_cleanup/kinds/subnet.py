@@ -1,0 +1,22 @@
+"""Subnets: free once no port, router interface or load balancer holds an address on them."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from kubespray_cleanup.kinds.base import Index, KindHandler, Relation, rel
+from kubespray_cleanup.model import Kind, Resource
+
+
+class SubnetHandler(KindHandler):
+    kind = Kind.SUBNET
+    service = "network"
+
+    def list(self, conn: Any) -> list[Resource]:
+        return [self.to_resource(s) for s in conn.network.subnets()]
+
+    def relations(self, res: Resource, idx: Index) -> Iterable[Relation]:
+        yield from rel(res, Kind.NETWORK, res.attrs.get("network_id"), "subnet.network_id")
+
+    def delete(self, conn: Any, res: Resource) -> None:
+        conn.network.delete_subnet(res.id, ignore_missing=True)

@@ -1,0 +1,387 @@
+"""Selection and keep-set propagation: inventory + states + profile -> one Plan (dry-run prints this same Plan).
+
+Rules, in order, for every listed resource:
+1. another project's, profile-protected, ``default`` SG, external/shared networks (and their
+   subnets), shared or not-CI-made routers, Neutron/service-managed ports -> protected;
+2. owned by a live pipeline (state locked, fresh, or explicitly live; or any of the owner's
+   resources younger than ``min_age``) -> keep;
+3. CI-made (owner by name, by a dead state, or by relation) and old enough -> delete
+   (router interfaces: detach);
+4. anything else -> keep ("not CI-made").
+Then everything a kept resource depends on is kept too ("blocked by ...").
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable
+
+import networkx as nx
+
+from kubespray_cleanup.config import Profile
+from kubespray_cleanup.graph import build_graph
+from kubespray_cleanup.kinds.base import AUTO_PORT_OWNERS, ROUTER_INTERFACE_OWNERS, SERVICE_PORT_OWNERS, Index, Relation
+from kubespray_cleanup.kinds.router_interface import RouterInterfaceHandler
+from kubespray_cleanup.model import Kind, Resource, node_key
+from kubespray_cleanup.sources.terraform_state import StateFile
+
+DELETE, DETACH, KEEP, PROTECTED, BLOCKED = "delete", "detach", "keep", "protected", "blocked"
+ACTIONS = (DELETE, DETACH)
+
+# Owner inference for resources whose name carries no job id, in dependency-friendly order.
+_INFERENCE_ORDER = (Kind.SUBNET, Kind.PORT, Kind.ROUTER_INTERFACE, Kind.FLOATING_IP, Kind.VOLUME, Kind.SNAPSHOT,
+                    Kind.LOAD_BALANCER, Kind.SERVER_GROUP)
+
+
+@dataclass
+class Entry:
+    """One resource's fate in a plan, with the reason a person can read."""
+
+    resource: Resource
+    decision: str
+    reason: str
+    owner: str | None = None
+    found_by: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        res = self.resource
+        return {"key": res.key, "kind": res.kind.value, "id": res.id, "name": res.name, "owner": self.owner,
+                "decision": self.decision, "reason": self.reason, "found_by": self.found_by,
+                "created_at": res.created_at.isoformat() if res.created_at else None}
+
+
+@dataclass
+class StateSummary:
+    source: str
+    owner: str | None
+    live: bool
+    why: str
+    resources: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "owner": self.owner, "live": self.live, "why": self.why,
+                "resources": self.resources}
+
+
+@dataclass
+class Plan:
+    """What a run will do; dry-run renders it, the executor walks ``graph`` restricted to actions."""
+
+    project_id: str
+    profile: str
+    created_at: datetime
+    entries: dict[str, Entry]
+    graph: nx.DiGraph
+    states: list[StateSummary] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def actions(self) -> list[Entry]:
+        return [self.entries[k] for k in self.order()]
+
+    def action_graph(self) -> nx.DiGraph:
+        nodes = [k for k, e in self.entries.items() if e.decision in ACTIONS]
+        return self.graph.subgraph(nodes).copy()
+
+    def order(self) -> list[str]:
+        return list(nx.lexicographical_topological_sort(self.action_graph()))
+
+    def by_decision(self) -> Counter[str]:
+        return Counter(e.decision for e in self.entries.values())
+
+    def owners(self) -> dict[str, list[Entry]]:
+        groups: dict[str, list[Entry]] = {}
+        for entry in self.entries.values():
+            groups.setdefault(entry.owner or "-", []).append(entry)
+        return dict(sorted(groups.items()))
+
+    def to_dict(self) -> dict[str, Any]:
+        order = self.order()
+        return {
+            "project_id": self.project_id,
+            "profile": self.profile,
+            "created_at": self.created_at.isoformat(),
+            "counts": dict(self.by_decision()),
+            "order": order,
+            "actions": [self.entries[k].to_dict() for k in order],
+            "kept": [e.to_dict() for k, e in sorted(self.entries.items()) if e.decision not in ACTIONS],
+            "edges": [{"before": a, "after": b, "reason": d.get("reason", "")}
+                      for a, b, d in sorted(self.graph.edges(data=True))],
+            "states": [s.to_dict() for s in self.states],
+            "warnings": self.warnings,
+        }
+
+
+@dataclass(frozen=True)
+class Options:
+    now: datetime
+    min_age: timedelta
+    state_max_age: timedelta
+    live_owners: frozenset[str] = frozenset()
+
+
+def make_plan(resources: Iterable[Resource], states: list[StateFile], profile: Profile, project_id: str,
+              options: Options, warnings: Iterable[str] = ()) -> Plan:
+    managed, nodes = _split_managed(resources)
+    idx = Index(nodes)
+    interfaces = RouterInterfaceHandler()
+    for res in list(idx.by_kind[Kind.ROUTER_INTERFACE]):
+        idx.add(interfaces.with_routes(res, idx))
+    state_owner = _state_ownership(states, profile, idx)
+    graph = build_graph(idx, _state_relations(states, idx))
+    owners = _infer_owners(idx, graph, profile, state_owner)
+    summaries, live = _live_owners(states, state_owner, profile, idx, owners, options)
+    planner = _Decider(idx, profile, project_id, options, owners, live, state_owner)
+    entries = {res.key: planner.decide(res) for res in idx}
+    _propagate_keep(graph, entries)
+    plan = Plan(project_id=project_id, profile=profile.name, created_at=options.now, entries=entries, graph=graph,
+                states=summaries, warnings=list(warnings))
+    if managed:
+        plan.warnings.append(f"{managed} Neutron- or service-managed ports left to their owners")
+    for state in states:
+        if state.unknown_types:
+            plan.warnings.append(f"state {state.source}: types not handled: {', '.join(state.unknown_types)}")
+    return plan
+
+
+def _split_managed(resources: Iterable[Resource]) -> tuple[int, list[Resource]]:
+    """Drop ports that Neutron or a service owns (DHCP, gateway, FIP, Octavia VIP): never deleted directly."""
+    kept, managed = [], 0
+    for res in resources:
+        owner = str(res.attrs.get("device_owner") or "")
+        if res.kind is Kind.PORT and (owner in AUTO_PORT_OWNERS or owner in SERVICE_PORT_OWNERS
+                                      or res.name.startswith(("octavia-lb-", "ovn-lb-"))):
+            managed += 1
+            continue
+        kept.append(res)
+    return managed, kept
+
+
+def _state_ownership(states: list[StateFile], profile: Profile, idx: Index) -> dict[str, tuple[StateFile, str | None]]:
+    """Node key -> (state that holds it, that state's owner by the names it contains)."""
+    result: dict[str, tuple[StateFile, str | None]] = {}
+    for state in states:
+        votes: Counter[str] = Counter()
+        for entry in state.entries:
+            if entry.kind is not None:
+                owner = profile.owner_of_name(entry.kind, entry.name)
+                if owner:
+                    votes[owner] += 1
+        owner = votes.most_common(1)[0][0] if votes else None
+        for entry in state.entries:
+            if entry.kind is None or not entry.id:
+                continue
+            for key in _state_keys(entry.kind, entry.id):
+                if key in idx.by_key:
+                    result[key] = (state, owner)
+    return result
+
+
+def _state_keys(kind: Kind, rid: str) -> list[str]:
+    return [node_key(kind, rid)]
+
+
+def _state_relations(states: list[StateFile], idx: Index) -> list[Relation]:
+    relations = []
+    for state in states:
+        addresses = state.by_address()
+        for entry in state.entries:
+            if entry.kind is None or entry.tf_type.endswith("_associate_v2"):
+                continue
+            for dep in entry.dependencies:
+                for target in addresses.get(dep, ()):
+                    if target.kind is not None and not target.tf_type.endswith("_associate_v2"):
+                        relations.append(Relation(node_key(entry.kind, entry.id), node_key(target.kind, target.id),
+                                                  "tfstate.dependencies"))
+    return [r for r in relations if r.before in idx.by_key and r.after in idx.by_key]
+
+
+def _infer_owners(idx: Index, graph: nx.DiGraph, profile: Profile,
+                  state_owner: dict[str, tuple[StateFile, str | None]]) -> dict[str, str]:
+    owners: dict[str, str] = {}
+    for res in idx:
+        owner = profile.owner_of_name(res.kind, res.name)
+        if owner is None and res.key in state_owner:
+            owner = state_owner[res.key][1]
+        if owner:
+            owners[res.key] = owner
+    for kind in _INFERENCE_ORDER:
+        for res in idx.by_kind[kind]:
+            if res.key not in owners:
+                owner = _owner_by_relation(res, idx, graph, owners)
+                if owner:
+                    owners[res.key] = owner
+    return owners
+
+
+def _owner_by_relation(res: Resource, idx: Index, graph: nx.DiGraph, owners: dict[str, str]) -> str | None:
+    attrs = res.attrs
+    candidates: list[str | None] = []
+    if res.kind is Kind.SUBNET:
+        candidates.append(node_key(Kind.NETWORK, str(attrs.get("network_id"))))
+    elif res.kind is Kind.PORT:
+        device = str(attrs.get("device_id") or "")
+        candidates += [node_key(Kind.SERVER, device), node_key(Kind.NETWORK, str(attrs.get("network_id")))]
+    elif res.kind is Kind.ROUTER_INTERFACE:
+        candidates += [node_key(Kind.SUBNET, str(s)) for s in attrs.get("subnet_ids") or ()]
+    elif res.kind is Kind.FLOATING_IP:
+        port_id = attrs.get("port_id")
+        candidates.append(node_key(Kind.PORT, str(port_id)) if port_id else None)
+        lb = next((lb for lb in idx.by_kind[Kind.LOAD_BALANCER] if port_id and lb.attrs.get("vip_port_id") == port_id),
+                  None)
+        candidates.append(lb.key if lb else None)
+    elif res.kind in (Kind.VOLUME, Kind.SERVER_GROUP, Kind.SNAPSHOT):
+        candidates += list(graph.predecessors(res.key)) + list(graph.successors(res.key))
+    elif res.kind is Kind.LOAD_BALANCER:
+        candidates += [node_key(Kind.SUBNET, str(attrs.get("vip_subnet_id"))),
+                       node_key(Kind.NETWORK, str(attrs.get("vip_network_id")))]
+    found = {owners[c] for c in candidates if c and c in owners}
+    return found.pop() if len(found) == 1 else None
+
+
+def _live_owners(states: list[StateFile], state_owner: dict[str, tuple[StateFile, str | None]], profile: Profile,
+                 idx: Index, owners: dict[str, str], options: Options) -> tuple[list[StateSummary], dict[str, str]]:
+    """Owner -> why it counts as live; plus a summary line per state."""
+    live: dict[str, str] = {o: "explicitly live" for o in set(profile.live_owners) | set(options.live_owners)}
+    summaries = []
+    held = Counter(state.source for state, _ in state_owner.values())
+    for state in states:
+        owner = next((o for s, o in state_owner.values() if s is state), None) or _owner_of_state(state, profile)
+        why = _state_liveness(state, options)
+        summaries.append(StateSummary(state.source, owner, bool(why), why or "stale", held[state.source]))
+        if why and owner:
+            live.setdefault(owner, f"live pipeline {owner}: state {state.source} {why}")
+    newest: dict[str, datetime] = {}
+    for key, owner in owners.items():
+        created = idx.by_key[key].created_at
+        if created and (owner not in newest or created > newest[owner]):
+            newest[owner] = created
+    for owner, created in newest.items():
+        if options.now - created < options.min_age:
+            age = _human(options.now - created)
+            live.setdefault(owner, f"pipeline {owner} may still run: newest resource is {age} old "
+                                   f"(min-age {_human(options.min_age)})")
+    return summaries, live
+
+
+def _owner_of_state(state: StateFile, profile: Profile) -> str | None:
+    votes = Counter(o for e in state.entries if e.kind is not None
+                    for o in [profile.owner_of_name(e.kind, e.name)] if o)
+    return votes.most_common(1)[0][0] if votes else None
+
+
+def _state_liveness(state: StateFile, options: Options) -> str:
+    if state.locked:
+        return "is locked"
+    if state.modified_at is not None and options.now - state.modified_at < options.state_max_age:
+        return f"was updated {_human(options.now - state.modified_at)} ago"
+    return ""
+
+
+def _human(delta: timedelta) -> str:
+    seconds = int(max(0, delta.total_seconds()))
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    if seconds < 172800:
+        return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
+    return f"{seconds // 86400}d"
+
+
+class _Decider:
+    def __init__(self, idx: Index, profile: Profile, project_id: str, options: Options, owners: dict[str, str],
+                 live: dict[str, str], state_owner: dict[str, tuple[StateFile, str | None]]) -> None:
+        self.idx, self.profile, self.project_id, self.options = idx, profile, project_id, options
+        self.owners, self.live, self.state_owner = owners, live, state_owner
+        self.protected_networks = {n.id for n in idx.by_kind[Kind.NETWORK] if self._network_protection(n)}
+
+    def decide(self, res: Resource) -> Entry:
+        owner = self.owners.get(res.key)
+        found_by = self._found_by(res, owner)
+        protection = self._protection(res)
+        if protection:
+            return Entry(res, PROTECTED, protection, owner, found_by)
+        if owner and owner in self.live:
+            return Entry(res, KEEP, self.live[owner], owner, found_by)
+        if res.key in self.state_owner and not owner:
+            state = self.state_owner[res.key][0]
+            if _state_liveness(state, self.options):
+                return Entry(res, KEEP, f"in live state {state.source}", owner, found_by)
+        if owner or res.key in self.state_owner:
+            return self._candidate(res, owner, found_by)
+        if res.kind is Kind.FLOATING_IP and self.profile.orphan_floating_ips and not res.attrs.get("port_id"):
+            return self._candidate(res, None, "orphan")
+        return Entry(res, KEEP, "not CI-made (no owner by name, state or relation)", None, found_by)
+
+    def _candidate(self, res: Resource, owner: str | None, found_by: str) -> Entry:
+        if res.created_at is not None and self.options.now - res.created_at < self.options.min_age:
+            return Entry(res, KEEP, f"younger than min-age ({_human(self.options.now - res.created_at)})", owner,
+                         found_by)
+        action = DETACH if res.kind is Kind.ROUTER_INTERFACE else DELETE
+        what = {"state": "in a dead state", "name": "leaked", "relation": "leaked",
+                "orphan": "orphan floating IP: unassociated, in no state"}.get(found_by.split(" ")[0], "leaked")
+        reason = f"{what} (pipeline {owner})" if owner else what
+        return Entry(res, action, reason, owner, found_by)
+
+    def _found_by(self, res: Resource, owner: str | None) -> str:
+        if res.key in self.state_owner:
+            return f"state {self.state_owner[res.key][0].source}"
+        if owner and self.profile.owner_of_name(res.kind, res.name) == owner:
+            return "name"
+        return "relation" if owner else ""
+
+    def _protection(self, res: Resource) -> str:
+        if res.project_id and res.project_id != self.project_id:
+            return f"another project ({res.project_id})"
+        if res.id in self.profile.protected_ids or (res.name and res.name in self.profile.protected_names):
+            return f"protected by profile {self.profile.name}"
+        if res.kind is Kind.SECURITY_GROUP and res.name == "default":
+            return "the project's default security group"
+        if res.kind is Kind.NETWORK and res.id in self.protected_networks:
+            return self._network_protection(res)
+        if res.kind is Kind.SUBNET and res.attrs.get("network_id") in self.protected_networks:
+            return "subnet of an external or shared network"
+        if res.kind is Kind.ROUTER:
+            if res.name in self.profile.shared_routers or res.id in self.profile.shared_routers:
+                return "shared router: only interfaces on leaked subnets are removed"
+            if not self.profile.owner_of_name(Kind.ROUTER, res.name):
+                return "router not created by a CI job: never deleted"
+        if res.kind is Kind.PORT and str(res.attrs.get("device_owner") or "") in ROUTER_INTERFACE_OWNERS:
+            return "router interface port: removed through the router"
+        return ""
+
+    def _network_protection(self, net: Resource) -> str:
+        if net.attrs.get("router:external"):
+            return "external network"
+        if net.attrs.get("shared"):
+            return "shared network"
+        if net.name in self.profile.external_networks:
+            return "external network (profile)"
+        return ""
+
+
+def _propagate_keep(graph: nx.DiGraph, entries: dict[str, Entry]) -> None:
+    """Everything a kept resource depends on is kept: multi-source BFS along ``a -> b`` edges."""
+    queue: deque[tuple[str, str]] = deque()
+    for key, entry in entries.items():
+        if entry.decision in (KEEP, PROTECTED):
+            queue.append((key, key))
+    seen = {k for k, _ in queue}
+    while queue:
+        node, source = queue.popleft()
+        for nxt in graph.successors(node):
+            if nxt in seen:
+                continue
+            seen.add(nxt)
+            entry = entries[nxt]
+            if entry.decision in ACTIONS:
+                blocker = entries[source]
+                entry.decision = BLOCKED
+                entry.reason = f"blocked by {blocker.resource.label} (kept: {blocker.reason})"
+            queue.append((nxt, source))
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,69 @@
+"""Renderings of a Plan and a RunResult: a human table, JSON, and the report file."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from kubespray_cleanup.executor import RunResult
+from kubespray_cleanup.planner import ACTIONS, BLOCKED, Plan
+
+_MARK = {"delete": "-", "detach": "~", "keep": "=", "protected": "#", "blocked": "!"}
+
+
+def plan_text(plan: Plan, verbose: bool = False) -> str:
+    """Owner groups with their actions; kept resources only when verbose or when they block something."""
+    lines = [f"Plan for project {plan.project_id} (profile {plan.profile}):"]
+    counts = plan.by_decision()
+    lines.append("  " + ", ".join(f"{counts.get(d, 0)} {d}" for d in ("delete", "detach", "blocked", "keep",
+                                                                         "protected")))
+    for state in plan.states:
+        fate = "live" if state.live else "dead"
+        lines.append(f"  state {state.source}: {fate} ({state.why}), owner {state.owner or '-'}, "
+                     f"{state.resources} resources still exist")
+    order = {k: i for i, k in enumerate(plan.order())}
+    for owner, entries in plan.owners().items():
+        shown = [e for e in entries if verbose or e.decision in ACTIONS or e.decision == BLOCKED]
+        if not shown:
+            continue
+        title = f"pipeline {owner}" if owner != "-" else "no owner"
+        lines.append(f"\n  {title}:")
+        shown.sort(key=lambda e: (order.get(e.resource.key, 10**9), e.resource.key))
+        for entry in shown:
+            step = f"{order[entry.resource.key] + 1:>4}." if entry.resource.key in order else "     "
+            lines.append(f"  {step} {_MARK[entry.decision]} {entry.decision:<9} {entry.resource.label:<58} "
+                         f"{entry.reason}")
+    for warning in plan.warnings:
+        lines.append(f"  warning: {warning}")
+    if not any(e.decision in ACTIONS for e in plan.entries.values()):
+        lines.append("\n  Nothing to delete.")
+    return "\n".join(lines) + "\n"
+
+
+def summary_text(plan: Plan, result: RunResult, conflicts: int | None = None) -> str:
+    done = result.with_status("done")
+    lines = [f"Deleted or detached {len(done)} of {len(result.outcomes)} in {result.seconds:.1f}s."]
+    kept = [e for e in plan.entries.values() if e.decision not in ACTIONS]
+    if kept:
+        lines.append(f"Kept {len(kept)} ({', '.join(f'{n} {d}' for d, n in sorted(plan.by_decision().items()) if d not in ACTIONS)}).")
+    if conflicts is not None:
+        lines.append(f"409 conflicts served by the cloud: {conflicts}.")
+    for cause in result.root_causes:
+        skipped = sum(1 for o in result.outcomes.values() if o.cause == cause.key)
+        extra = f"; {skipped} dependent(s) skipped" if skipped else ""
+        lines.append(f"FAILED {cause.label}: {cause.message}{extra}")
+    if result.interrupted:
+        lines.append("Interrupted: remaining resources were not attempted.")
+    return "\n".join(lines) + "\n"
+
+
+def report_document(plan: Plan, result: RunResult | None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    doc: dict[str, Any] = {"plan": plan.to_dict()}
+    if result is not None:
+        doc["result"] = result.to_dict()
+    doc.update(extra or {})
+    return doc
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=2, sort_keys=False, default=str) + "\n"
