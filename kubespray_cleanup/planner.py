@@ -31,8 +31,8 @@ DELETE, DETACH, KEEP, PROTECTED, BLOCKED = "delete", "detach", "keep", "protecte
 ACTIONS = (DELETE, DETACH)
 
 # Owner inference for resources whose name carries no job id, in dependency-friendly order.
-_INFERENCE_ORDER = (Kind.SUBNET, Kind.PORT, Kind.ROUTER_INTERFACE, Kind.FLOATING_IP, Kind.VOLUME, Kind.SNAPSHOT,
-                    Kind.LOAD_BALANCER, Kind.SERVER_GROUP)
+_INFERENCE_ORDER = (Kind.SUBNET, Kind.PORT, Kind.ROUTER_INTERFACE, Kind.LOAD_BALANCER, Kind.FLOATING_IP, Kind.VOLUME,
+                    Kind.SNAPSHOT, Kind.SERVER_GROUP)
 
 
 @dataclass

@@ -52,6 +52,8 @@ class Index:
         self.ports_by_device: dict[str, list[Resource]] = defaultdict(list)
         self.keypairs_by_name: dict[str, Resource] = {}
         self.security_groups_by_name: dict[str, list[Resource]] = defaultdict(list)
+        self.interfaces: dict[tuple[str, str], list[Resource]] = defaultdict(list)  # (router, subnet) -> ports
+        self._subnet_networks: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, Resource]] | None = None
         for res in resources:
             self.add(res)
 
@@ -62,6 +64,11 @@ class Index:
             device = str(res.attrs.get("device_id") or "")
             if device:
                 self.ports_by_device[device].append(res)
+            if res.kind is Kind.ROUTER_INTERFACE:
+                for subnet_id in res.attrs.get("subnet_ids") or ():
+                    self.interfaces[(device, str(subnet_id))].append(res)
+        elif res.kind is Kind.SUBNET:
+            self._subnet_networks = None
         elif res.kind is Kind.KEYPAIR:
             self.keypairs_by_name[res.name] = res
         elif res.kind is Kind.SECURITY_GROUP:
@@ -88,14 +95,25 @@ class Index:
             ip = ipaddress.ip_address(address)
         except ValueError:
             return []
-        found = []
-        for subnet in self.by_kind[Kind.SUBNET]:
-            try:
-                if ip in ipaddress.ip_network(str(subnet.attrs.get("cidr")), strict=False):
-                    found.append(subnet)
-            except ValueError:
-                continue
-        return found
+        if self._subnet_networks is None:
+            self._subnet_networks = []
+            for subnet in self.by_kind[Kind.SUBNET]:
+                try:
+                    self._subnet_networks.append((ipaddress.ip_network(str(subnet.attrs.get("cidr")), strict=False),
+                                                  subnet))
+                except ValueError:
+                    continue
+        return [subnet for net, subnet in self._subnet_networks if ip in net]
+
+    def subnets_of_address(self, port_id: str | None, address: str | None) -> list[str]:
+        """Subnet ids holding ``address``: from the port's fixed IPs when known, else by CIDR."""
+        port = self.get(Kind.PORT, port_id)
+        if port is not None:
+            found = [str(f.get("subnet_id")) for f in port.attrs.get("fixed_ips") or ()
+                     if isinstance(f, dict) and f.get("ip_address") == address and f.get("subnet_id")]
+            if found:
+                return found
+        return [s.id for s in self.subnet_containing(address)]
 
 
 class KindHandler:

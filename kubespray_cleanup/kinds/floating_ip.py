@@ -27,9 +27,8 @@ class FloatingIPHandler(KindHandler):
         fixed = res.attrs.get("fixed_ip_address")
         if not router_id or not fixed:
             return
-        subnets = {s.id for s in idx.subnet_containing(str(fixed))}
-        for iface in idx.ports_by_device.get(str(router_id), ()):
-            if iface.kind is Kind.ROUTER_INTERFACE and subnets & set(iface.attrs.get("subnet_ids") or ()):
+        for subnet_id in idx.subnets_of_address(res.attrs.get("port_id"), str(fixed)):
+            for iface in idx.interfaces.get((str(router_id), subnet_id), ()):
                 yield Relation(res.key, iface.key, "floating_ip.router_id+fixed_ip_address")
         yield Relation(res.key, node_key(Kind.ROUTER, str(router_id)), "floating_ip.router_id")
 

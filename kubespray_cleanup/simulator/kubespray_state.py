@@ -10,11 +10,11 @@ import io
 import json
 import zlib
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from kubespray_cleanup.simulator.keystone import REGION
-from kubespray_cleanup.simulator.store import Record, iso
+from kubespray_cleanup.simulator.store import Record
 
 TOFU_VERSION = "1.12.6"
 REGISTRY = "registry.opentofu.org"
@@ -84,7 +84,8 @@ def _edges() -> dict[str, set[str]]:
     edge(port + "bastion_port", sg + "k8s", sg + "bastion", *port_base)
     boot = ("~compute", CMP + "openstack_compute_keypair_v2.k8s", "~net.router_id")
     cloudinit = CMP + "data.cloudinit_config.cloudinit"
-    image_master, vm_image = CMP + "data.openstack_images_image_v2.image_master", CMP + "data.openstack_images_image_v2.vm_image"
+    image_master = CMP + "data.openstack_images_image_v2.image_master"
+    vm_image = CMP + "data.openstack_images_image_v2.vm_image"
     edge(inst + "k8s_master", *boot, image_master, cloudinit, port + "k8s_master_port",
          CMP + "openstack_compute_servergroup_v2.k8s_master", "~ips.bastion_fips", "~ips.k8s_master_fips")
     edge(inst + "k8s_master_no_floating_ip", *boot, image_master, port + "k8s_master_no_floating_ip_port",
@@ -180,7 +181,7 @@ def private(**minutes: float) -> str:
 
 def gotime(when: datetime) -> str:
     """Go's ``time.Time.String()`` as the provider stores instance ``created``/``updated``."""
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S +0000 UTC")
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S +0000 UTC")
 
 
 def _none_to(value: Any, default: Any) -> Any:
@@ -505,5 +506,3 @@ def serialize(state: dict[str, Any]) -> str:
     return json.dumps(state, indent=2) + "\n"
 
 
-def iso_time(when: datetime) -> str:
-    return iso(when)

@@ -152,9 +152,15 @@ def remove_subnet(store: Store, subnet_id: str) -> None:
         touch(store, net)
 
 
-def used_ips(store: Store, subnet: Record) -> set[str]:
-    used = {ip["ip_address"] for port in store.iter("ports", network_id=subnet["network_id"])
+def held_ips(store: Store, subnet: Record) -> set[str]:
+    """Addresses of ``subnet`` allocated to ports."""
+    return {ip["ip_address"] for port in store.iter("ports", network_id=subnet["network_id"])
             for ip in port["fixed_ips"] if ip["subnet_id"] == subnet["id"]}
+
+
+def used_ips(store: Store, subnet: Record) -> set[str]:
+    """Addresses automatic allocation must skip: those held by ports plus the gateway."""
+    used = held_ips(store, subnet)
     if subnet.get("gateway_ip"):
         used.add(subnet["gateway_ip"])
     return used
@@ -193,8 +199,7 @@ def _resolve_fixed_ips(store: Store, network_id: str, wanted: list[dict[str, Any
         subnet = _subnet_for_spec(store, network_id, spec)
         ip = spec.get("ip_address")
         if ip:
-            if ip in {r["ip_address"] for r in result} or (ip in used_ips(store, subnet)
-                                                            and ip != subnet.get("gateway_ip")):
+            if ip in {r["ip_address"] for r in result} or ip in held_ips(store, subnet):
                 raise neutron_error(409, "IpAddressAlreadyAllocated",
                                     f"IP address {ip} already allocated in subnet {subnet['id']}")
         else:
@@ -251,7 +256,7 @@ def create_port(store: Store, network_id: str, project_id: str, *, name: str = "
         "device_owner": device_owner, "device_id": device_id,
         "fixed_ips": _resolve_fixed_ips(store, network_id, fixed_ips), "allowed_address_pairs": [],
         "extra_dhcp_opts": [], "security_groups": list(security_group_ids),
-        "port_security_enabled": bool(security_group_ids) or not device_owner.startswith("network:"),
+        "port_security_enabled": True,
         "binding:vnic_type": "normal", "binding:host_id": "", "binding:profile": {},
         "binding:vif_details": {}, "binding:vif_type": "unbound", "dns_name": "", "qos_policy_id": None,
         "qos_network_policy_id": None, "propagate_uplink_status": False, "description": "",

@@ -43,7 +43,7 @@ FILTERS: dict[str, frozenset[str]] = {
     "ports": frozenset((*_STD, "network_id", "mac_address", "device_id", "device_owner", "fixed_ips",
                         "security_groups", "port_security_enabled", "binding:host_id", "binding:vnic_type",
                         "binding:vif_type", "binding:profile", "binding:vif_details", "dns_name", "qos_policy_id",
-                        "ip_allocation", "propagate_uplink_status", "ip_address", "subnet_id")),
+                        "ip_allocation", "propagate_uplink_status")),
     "routers": frozenset((*_STD, "external_gateway_info", "distributed", "ha", "flavor_id",
                           "availability_zone_hints", "enable_ndp_proxy")),
     "floatingips": frozenset((*_STD, "floating_ip_address", "floating_network_id", "router_id", "port_id",
@@ -92,6 +92,9 @@ def may_modify(ctx: Ctx, collection: str, rec: Record, delete: bool = False) -> 
     if collection == "ports" and delete:
         net = ctx.store.get("networks", str(rec.get("network_id")))
         return net is not None and net["project_id"] == ctx.project_id
+    if collection == "security-group-rules":
+        sg = ctx.store.get("security_groups", str(rec.get("security_group_id")))
+        return sg is not None and sg["project_id"] == ctx.project_id
     return False
 
 
@@ -183,8 +186,6 @@ def apply_filters(ctx: Ctx, collection: str, records: Iterable[Record]) -> list[
 def _filter_for(collection: str, key: str, values: list[str]) -> Callable[[Record], bool]:
     if collection == "ports" and key == "fixed_ips":
         return lambda r: _match_fixed_ips(r, values)
-    if collection == "ports" and key in ("ip_address", "subnet_id"):
-        return lambda r: _match_fixed_ips(r, [f"{key}={v}" for v in values])
     if collection == "floatingips" and key == "subnet_id":
         return lambda r: True
     if key == "external_gateway_info":
@@ -200,10 +201,16 @@ def _sort_key(keys: list[str]) -> Callable[[Record], tuple[Any, ...]]:
     return key
 
 
-def render(ctx: Ctx, collection: str, rec: Record) -> Record:
-    """The record as the caller receives it (admin-only attributes stripped, SG rules embedded)."""
+def render(ctx: Ctx, collection: str, rec: Record, rules: dict[str, list[Record]] | None = None) -> Record:
+    """The record as the caller receives it (admin-only attributes stripped, SG rules embedded).
+
+    ``rules`` (security group id -> rules) spares a scan of the rules table per group when listing.
+    """
     if collection == "security-groups":
-        rec = render_security_group(ctx.store, rec)
+        if rules is None:
+            rec = render_security_group(ctx.store, rec)
+        else:
+            rec = {**rec, "security_group_rules": [public(r) for r in rules.get(rec["id"], [])]}
     elif collection == "ports":
         rec = public_port(rec, ctx.is_admin)
     elif collection == "networks" and not ctx.is_admin:
@@ -239,7 +246,12 @@ def list_response(ctx: Ctx, collection: str, records: Iterable[Record]) -> Respo
             prev += [("marker", str(rows[0]["id"])), ("page_reverse", "True")]
             body[f"{collection.replace('-', '_')}_links"].append(
                 {"rel": "previous", "href": f"{ctx.request.base_url}?{urlencode(prev)}"})
-    body[_collection_key(collection)] = [render(ctx, collection, r) for r in rows]
+    rules: dict[str, list[Record]] | None = None
+    if collection == "security-groups":
+        rules = {}
+        for rule in sorted(ctx.store.iter("security_group_rules"), key=lambda r: str(r["id"])):
+            rules.setdefault(str(rule["security_group_id"]), []).append(rule)
+    body[_collection_key(collection)] = [render(ctx, collection, r, rules) for r in rows]
     return json_response(body)
 
 
@@ -253,7 +265,7 @@ def _limit(value: str | None) -> int | None:
     try:
         limit = int(value)
     except ValueError:
-        raise neutron_error(400, "HTTPBadRequest", f"Limit must be an integer 0 or greater and not '{value}'")
+        raise neutron_error(400, "HTTPBadRequest", f"Limit must be an integer 0 or greater and not '{value}'") from None
     if limit < 0:
         raise neutron_error(400, "HTTPBadRequest", f"Limit must be an integer 0 or greater and not '{value}'")
     return limit or None

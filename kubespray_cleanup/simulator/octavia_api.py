@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
+from kubespray_cleanup.simulator import neutron
 from kubespray_cleanup.simulator import octavia_children as kids
 from kubespray_cleanup.simulator.http import empty, json_response, octavia_fault
 from kubespray_cleanup.simulator.octavia_http import (
     QUOTA_FIELDS,
     authorize,
-    bool_from_string,
     body_root,
+    bool_from_string,
     check_quota,
     forbidden,
     get_visible,
@@ -140,6 +141,13 @@ def _vip_from_network(ctx: Ctx, spec: dict[str, Any]) -> str:
     return str((v4 or subnets)[0]["id"])
 
 
+def _check_security_groups(ctx: Ctx, sg_ids: list[str]) -> None:
+    for sg_id in sg_ids:
+        sg = ctx.store.get("security_groups", sg_id)
+        if sg is None or not ctx.owns(sg):
+            raise octavia_fault(400, f"Security Group {sg_id} not found.")
+
+
 def _resolve_vip(ctx: Ctx, spec: dict[str, Any]) -> tuple[str, str | None, str | None]:
     """(subnet id, user VIP port id or None, VIP address or None) as the LB POST validation fills them."""
     if spec.get("vip_port_id"):
@@ -177,12 +185,15 @@ def create_lb(ctx: Ctx) -> Response:
     provider = str(spec.get("provider") or "amphora")
     if provider not in ("amphora", "octavia"):
         raise octavia_fault(400, f"Provider '{provider}' is not enabled.")
+    sg_ids = [str(sg) for sg in spec.get("vip_sg_ids") or []]
+    _check_security_groups(ctx, sg_ids)
     check_quota(ctx, LOAD_BALANCERS, project_id)
     lb = create_load_balancer(
         ctx.store, project_id, str(spec.get("name") or ""), vip_subnet_id=subnet_id, vip_port_id=port_id,
         vip_address=address, provisioning_status=PENDING_CREATE, description=str(spec.get("description") or ""),
         provider="amphora", tags=spec.get("tags"), flavor_id=spec.get("flavor_id"),
-        availability_zone=spec.get("availability_zone"), admin_state_up=bool(spec.get("admin_state_up", True)))
+        availability_zone=spec.get("availability_zone"), admin_state_up=bool(spec.get("admin_state_up", True)),
+        vip_sg_ids=sg_ids)
     schedule(ctx, "load_balancer.create", finish(ctx.store, lb["id"], activate(ctx.store, LOAD_BALANCERS, lb["id"])))
     return json_response({"loadbalancer": select_fields(ctx, lb)}, 201)
 
@@ -190,11 +201,18 @@ def create_lb(ctx: Ctx) -> Response:
 def update_lb(ctx: Ctx, lb_id: str) -> Response:
     spec = body_root(ctx, "loadbalancer")
     lb = _lb(ctx, lb_id)
+    sg_ids = [str(sg) for sg in spec.get("vip_sg_ids") or []] if "vip_sg_ids" in spec else None
+    if sg_ids is not None:
+        _check_security_groups(ctx, sg_ids)
     if lb["provisioning_status"] not in MUTABLE_STATUSES:
         raise lb_pending(lb)
     for key in _UPDATABLE:
         if key in spec:
             lb[key] = spec[key] if key != "tags" else list(spec[key] or [])
+    if sg_ids is not None:
+        lb["vip_sg_ids"] = sg_ids
+        if ctx.store.get("ports", str(lb.get("vip_port_id"))):
+            neutron.update_port(ctx.store, str(lb["vip_port_id"]), security_groups=list(sg_ids))
     touch(ctx.store, lb, PENDING_UPDATE)
     schedule(ctx, "load_balancer.update", finish(ctx.store, lb_id, lambda: None), "load_balancer.child_delete")
     return json_response({"loadbalancer": select_fields(ctx, lb)})

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
@@ -155,16 +156,14 @@ def delete_listener_h(ctx: Ctx, listener_id: str) -> Response:
 # --- pools --------------------------------------------------------------------------------------
 def create_pool_h(ctx: Ctx) -> Response:
     spec = body_root(ctx, "pool", ("protocol", "lb_algorithm"))
-    listener = None
+    if not (spec.get("loadbalancer_id") or spec.get("listener_id")):
+        raise validation("Must provide at least one of: loadbalancer_id, listener_id")
+    listener = get_visible(ctx, LISTENERS, str(spec["listener_id"])) if spec.get("listener_id") else None
     if spec.get("loadbalancer_id"):
         lb = _lb_by_id(ctx, str(spec["loadbalancer_id"]))
-    elif spec.get("listener_id"):
-        listener = get_visible(ctx, LISTENERS, str(spec["listener_id"]))
-        lb = parent_lb(ctx, LISTENERS, listener)
     else:
-        raise validation("Must provide at least one of: loadbalancer_id, listener_id")
-    if spec.get("listener_id") and listener is None:
-        listener = get_visible(ctx, LISTENERS, str(spec["listener_id"]))
+        assert listener is not None
+        lb = parent_lb(ctx, LISTENERS, listener)
     check_quota(ctx, POOLS, str(lb["project_id"]))
     if listener is not None and listener.get("default_pool_id"):
         raise octavia_fault(409, "This listener already has a default pool")

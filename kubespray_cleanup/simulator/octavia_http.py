@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from kubespray_cleanup.simulator.http import ApiError, octavia_fault
 from kubespray_cleanup.simulator.octavia_model import (
@@ -36,20 +37,20 @@ _COMMON = ("id", "name", "project_id", "provisioning_status", "operating_status"
            "created_at", "updated_at")
 # Filterable columns per collection (attributes of Octavia's data models, API names).
 FILTERS: dict[str, tuple[str, ...]] = {
-    LOAD_BALANCERS: _COMMON + ("description", "vip_address", "vip_port_id", "vip_subnet_id", "vip_network_id",
+    LOAD_BALANCERS: (*_COMMON, "description", "vip_address", "vip_port_id", "vip_subnet_id", "vip_network_id",
                                "vip_qos_policy_id", "vip_vnic_type", "provider", "flavor_id", "availability_zone"),
-    LISTENERS: _COMMON + ("description", "protocol", "protocol_port", "connection_limit", "default_pool_id",
+    LISTENERS: (*_COMMON, "description", "protocol", "protocol_port", "connection_limit", "default_pool_id",
                           "default_tls_container_ref", "loadbalancer_id", "timeout_client_data",
                           "timeout_member_connect", "timeout_member_data", "timeout_tcp_inspect",
                           "client_authentication", "tls_ciphers", "hsts_max_age", "hsts_include_subdomains",
                           "hsts_preload"),
-    POOLS: _COMMON + ("description", "protocol", "lb_algorithm", "loadbalancer_id", "tls_enabled", "tls_ciphers",
+    POOLS: (*_COMMON, "description", "protocol", "lb_algorithm", "loadbalancer_id", "tls_enabled", "tls_ciphers",
                       "tls_container_ref", "ca_tls_container_ref", "crl_container_ref"),
-    MEMBERS: _COMMON + ("address", "protocol_port", "weight", "backup", "subnet_id", "monitor_address",
+    MEMBERS: (*_COMMON, "address", "protocol_port", "weight", "backup", "subnet_id", "monitor_address",
                         "monitor_port", "vnic_type", "pool_id"),
-    HEALTH_MONITORS: _COMMON + ("type", "delay", "timeout", "max_retries", "max_retries_down", "http_method",
+    HEALTH_MONITORS: (*_COMMON, "type", "delay", "timeout", "max_retries", "max_retries_down", "http_method",
                                 "url_path", "expected_codes", "pool_id", "http_version", "domain_name"),
-    L7POLICIES: _COMMON + ("description", "action", "listener_id", "redirect_pool_id", "redirect_url",
+    L7POLICIES: (*_COMMON, "description", "action", "listener_id", "redirect_pool_id", "redirect_url",
                            "redirect_prefix", "position", "redirect_http_code"),
 }
 _TRUE = ("1", "t", "true", "on", "y", "yes")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from kubespray_cleanup.simulator.store import Record, Store
 
@@ -29,7 +30,7 @@ DEFAULT_PROVIDER = "amphora"
 
 def stamp(when: datetime) -> str:
     """Octavia's timestamps: WSME ``isoformat()`` of a naive UTC DB datetime (no zone, no fraction)."""
-    return when.astimezone(timezone.utc).replace(tzinfo=None, microsecond=0).isoformat()
+    return when.astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat()
 
 
 def _operating(provisioning_status: str) -> str:
@@ -40,10 +41,12 @@ def _operating(provisioning_status: str) -> str:
 
 def _base(store: Store, rid: str | None, project_id: str, name: str, created_at: datetime | None,
           provisioning_status: str) -> Record:
+    created = stamp(created_at or store.utcnow())
     return {
         "id": rid or store.new_id(), "name": name, "project_id": project_id, "tenant_id": project_id,
         "provisioning_status": provisioning_status, "operating_status": _operating(provisioning_status),
-        "admin_state_up": True, "created_at": stamp(created_at or store.utcnow()), "updated_at": None,
+        "admin_state_up": True, "created_at": created,
+        "updated_at": None if provisioning_status == PENDING_CREATE else created,  # seeded: went ACTIVE once
         "tags": [],
     }
 
@@ -140,8 +143,11 @@ def create_load_balancer(store: Store, project_id: str, name: str, *, vip_subnet
                          description: str = "", vip_port_id: str | None = None, vip_address: str | None = None,
                          provider: str = DEFAULT_PROVIDER, tags: list[str] | None = None,
                          flavor_id: str | None = None, availability_zone: str | None = None,
-                         admin_state_up: bool = True) -> Record:
-    """A load balancer plus, unless ``vip_port_id`` is given, the VIP port Octavia creates for it."""
+                         admin_state_up: bool = True, vip_sg_ids: list[str] | None = None) -> Record:
+    """A load balancer plus, unless ``vip_port_id`` is given, the VIP port Octavia creates for it.
+
+    ``vip_sg_ids`` (API v2.29) are put on the VIP port, so they stay in use until the LB is gone.
+    """
     from kubespray_cleanup.simulator import neutron
 
     subnet = store.get("subnets", vip_subnet_id)
@@ -153,19 +159,23 @@ def create_load_balancer(store: Store, project_id: str, name: str, *, vip_subnet
         if vip_address:
             fixed["ip_address"] = vip_address
         port = neutron.create_port(store, subnet["network_id"], project_id, name=f"octavia-lb-{lb['id']}",
-                                   fixed_ips=[fixed], security_group_ids=[], device_id=f"lb-{lb['id']}",
+                                   fixed_ips=[fixed], security_group_ids=list(vip_sg_ids or []),
+                                   device_id=f"lb-{lb['id']}",
                                    device_owner=OCTAVIA_OWNER, created_at=created_at, admin_state_up=False)
     else:
         found = store.get("ports", vip_port_id)
         if found is None:
             raise ValueError(f"load balancer {name!r}: VIP port {vip_port_id} does not exist")
         port = found
+        if vip_sg_ids:
+            neutron.update_port(store, port["id"], security_groups=list(vip_sg_ids))
     address = next((ip["ip_address"] for ip in port.get("fixed_ips") or [] if ip.get("subnet_id") == vip_subnet_id),
                    vip_address)
     lb.update({
         "description": description, "vip_address": address, "vip_port_id": port["id"],
         "vip_subnet_id": vip_subnet_id, "vip_network_id": subnet["network_id"], "vip_qos_policy_id": None,
-        "vip_sg_ids": [], "vip_vnic_type": "normal", "additional_vips": [], "listeners": [], "pools": [],
+        "vip_sg_ids": list(vip_sg_ids or []), "vip_vnic_type": "normal", "additional_vips": [], "listeners": [],
+        "pools": [],
         "provider": provider, "flavor_id": flavor_id, "availability_zone": availability_zone,
         "tags": list(tags or []), "admin_state_up": admin_state_up,
     })

@@ -48,6 +48,12 @@ class Scenario:
     states: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Cluster job ids by fate (live, dead, lost, partial) for demos and tests.
     clusters: dict[str, list[str]] = field(default_factory=dict)
+    # POSIX mtime per state file: live = load time, dead/partial = when the apply last persisted it.
+    state_mtimes: dict[str, float] = field(default_factory=dict)
+    # ``.terraform.tfstate.lock.info`` JSON per state file whose pipeline still runs (the live ones).
+    state_locks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Project name per cluster job id.
+    cluster_projects: dict[str, str] = field(default_factory=dict)
 
 
 class ScenarioError(ValueError):

@@ -36,17 +36,26 @@ def connect(cloud: str) -> Any:
         conn.authorize()
     except cfg_exc.OpenStackConfigException as exc:
         raise CloudError(f"cloud {cloud!r}: {_first_line(exc)}") from None
-    except (ks_exc.Unauthorized, os_exc.HttpException) as exc:
-        status = getattr(exc, "http_status", None) or getattr(exc, "status_code", None)
-        if status == 401 or isinstance(exc, ks_exc.Unauthorized):
-            raise CloudError(f"cloud {cloud!r}: authentication failed (401): check the credentials") from None
-        raise CloudError(f"cloud {cloud!r}: {_first_line(exc)}") from None
-    except (ks_exc.ConnectFailure, ks_exc.DiscoveryFailure, ks_exc.ConnectionError) as exc:
-        raise CloudError(f"cloud {cloud!r}: cannot reach the identity endpoint ({exc.__class__.__name__})") from None
-    except ks_exc.ClientException as exc:
-        raise CloudError(f"cloud {cloud!r}: {_first_line(exc)}") from None
+    except (ks_exc.ClientException, os_exc.SDKException) as exc:
+        raise CloudError(f"cloud {cloud!r}: {_auth_failure(exc)}") from None
     _widen_connection_pool(conn)
     return conn
+
+
+def _auth_failure(exc: BaseException) -> str:
+    """One line for a failed authentication; the cause is found in the chain openstacksdk wraps."""
+    from keystoneauth1 import exceptions as ks_exc
+
+    chain: list[BaseException] = [exc]
+    while chain[-1].__context__ is not None and len(chain) < 10:
+        chain.append(chain[-1].__context__)  # type: ignore[arg-type]
+    text = " ".join(str(e) for e in chain)
+    if any(isinstance(e, ks_exc.Unauthorized) for e in chain) or "HTTP 401" in text:
+        return "authentication failed (401): check the credentials"
+    if any(isinstance(e, (ks_exc.ConnectFailure, ks_exc.DiscoveryFailure, ks_exc.ConnectionError)) for e in chain) \
+            or "Unable to establish connection" in text:
+        return "cannot reach the identity endpoint"
+    return _first_line(exc)
 
 
 def _widen_connection_pool(conn: Any, size: int = 64) -> None:

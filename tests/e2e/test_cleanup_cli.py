@@ -1,0 +1,95 @@
+"""``tf-cleanup --project elastx`` end to end: real openstacksdk against the simulator, through the CLI."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+from kubespray_cleanup.errors import ExitCode
+from tests.e2e.conftest import FAST, Stage
+
+
+def _cluster_names(stage: Stage, fate: str, project: str = "elastx") -> set[str]:
+    """Names of the resources of ``project``'s pipelines with this fate that still exist."""
+    jobs = [str(j) for j in stage.sim.scenario.clusters.get(fate, [])]
+    owner = stage.sim.store.project_by_name(project)
+    assert owner is not None
+    names = {str(r.get("name")) for rows in stage.sim.store.snapshot().values() for r in rows
+             if r.get("name") and owner.id in (r.get("project_id"), r.get("tenant_id"), r.get("_user_project"))}
+    return {n for n in names if any(n.startswith(f"{j}-") or n in (f"ci-{j}", f"kubernetes-{j}") for j in jobs)}
+
+
+def test_demo_scenario_cleans_dangling_with_zero_conflicts(stage: Callable[..., Stage]) -> None:
+    """Dead, lost and partial pipelines vanish; live ones and the other project survive; no 409 is served."""
+    st = stage("demo")
+    live_before = _cluster_names(st, "live")
+    assert live_before
+    result = st.run("--project", "elastx", "--state", str(st.states), *FAST)
+    assert result.exit_code == ExitCode.CLEAN, result.output
+    assert st.conflicts() == 0
+    for fate in ("dead", "lost", "partial"):
+        assert not _cluster_names(st, fate), fate
+    assert _cluster_names(st, "live") == live_before
+    assert _cluster_names(st, "dead", project="other")
+    assert "kubespray-ci-router" in st.names()
+    assert "default" in st.names()
+
+
+def test_dry_run_changes_nothing(stage: Callable[..., Stage]) -> None:
+    """--dry-run prints the plan and sends no write request."""
+    st = stage("demo")
+    before = st.ids()
+    result = st.run("--project", "elastx", "--state", str(st.states), "--dry-run")
+    assert result.exit_code == ExitCode.CLEAN, result.output
+    assert "delete" in result.output
+    assert st.ids() == before
+    assert st.requests("DELETE") == 0 and st.requests("PUT") == 0 and st.requests("POST") <= 1
+
+
+def test_dry_run_json_is_the_plan(stage: Callable[..., Stage]) -> None:
+    """--output json on a dry run prints the Plan with its order, actions, kept resources and edges."""
+    st = stage("demo")
+    result = st.run("--project", "elastx", "--state", str(st.states), "--dry-run", "--output", "json")
+    doc = json.loads(result.stdout)
+    plan = doc["plan"]
+    assert plan["order"] and plan["edges"]
+    assert {a["decision"] for a in plan["actions"]} <= {"delete", "detach"}
+    reasons = {k["reason"] for k in plan["kept"]}
+    assert any("live" in r for r in reasons)
+
+
+def test_shared_router_is_never_sent_a_delete(stage: Callable[..., Stage]) -> None:
+    """Only remove_router_interface reaches the shared router; no DELETE on any router."""
+    st = stage("demo")
+    st.run("--project", "elastx", "--state", str(st.states), *FAST)
+    routes = st.sim.simulator.stats_json()["routes"]
+    assert not [r for r in routes if r["method"] == "DELETE" and "/routers/" in r["route"]]
+    assert any("remove_router_interface" in r["route"] for r in routes)
+
+
+def test_second_run_has_nothing_to_do(stage: Callable[..., Stage]) -> None:
+    """After a clean run the same command finds nothing dangling and exits with 'nothing to do'."""
+    st = stage("demo")
+    assert st.run("--project", "elastx", "--state", str(st.states), *FAST).exit_code == ExitCode.CLEAN
+    again = st.run("--project", "elastx", "--state", str(st.states), *FAST)
+    assert again.exit_code == ExitCode.NOTHING_TO_DO, again.output
+
+
+def test_report_file_lists_every_outcome(stage: Callable[..., Stage]) -> None:
+    """--report writes the plan and one outcome per action."""
+    st = stage("demo")
+    report = st.tmp / "report.json"
+    st.run("--project", "elastx", "--state", str(st.states), "--report", str(report), *FAST)
+    doc: dict[str, Any] = st.report(report)
+    assert len(doc["result"]["outcomes"]) == len(doc["plan"]["order"])
+    assert doc["result"]["counts"] == {"done": len(doc["plan"]["order"])}
+
+
+def test_graph_export_dot_and_mermaid(stage: Callable[..., Stage]) -> None:
+    """--graph writes the DAG with labelled edges."""
+    st = stage("demo")
+    dot, mermaid = st.tmp / "g.dot", st.tmp / "g.mmd"
+    st.run("--project", "elastx", "--state", str(st.states), "--dry-run", "--graph", "dot", str(dot))
+    st.run("--project", "elastx", "--state", str(st.states), "--dry-run", "--graph", "mermaid", str(mermaid))
+    assert dot.read_text().startswith("digraph") and "port.device_id" in dot.read_text()
+    assert mermaid.read_text().startswith("flowchart") and "-->" in mermaid.read_text()

@@ -1,0 +1,135 @@
+"""Nova server listing, microversions and sub-resources (volume attachments, interfaces, limits)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from openstack import exceptions
+
+from kubespray_cleanup.simulator.server import SimulatorServer
+
+
+def _network(conn: Any, name: str = "net") -> tuple[Any, Any]:
+    net = conn.network.create_network(name=name)
+    subnet = conn.network.create_subnet(network_id=net.id, cidr="10.1.0.0/24", ip_version=4, name=f"{name}-sub")
+    return net, subnet
+
+
+def _boot(conn: Any, name: str, networks: list[dict[str, str]], **kwargs: Any) -> Any:
+    flavor = next(iter(conn.compute.flavors()))
+    image = next(iter(conn.image.images()))
+    server = conn.compute.create_server(name=name, flavor_id=flavor.id, image_id=image.id, networks=networks,
+                                        **kwargs)
+    return conn.compute.wait_for_server(server, interval=0.02, wait=10)
+
+
+def test_server_list_pages_with_servers_links(elastx: Any) -> None:
+    """limit/marker pagination: a full page carries servers_links; the SDK follows it to the end."""
+    net, _ = _network(elastx)
+    ids = {_boot(elastx, f"p{i}", [{"uuid": net.id}]).id for i in range(5)}
+    first = elastx.compute.get("/servers/detail?limit=2").json()
+    assert len(first["servers"]) == 2 and first["servers_links"][0]["rel"] == "next"
+    assert "marker=" + first["servers"][-1]["id"] in first["servers_links"][0]["href"]
+    assert {s.id for s in elastx.compute.servers(limit=2)} == ids
+    bad = elastx.compute.get("/servers?marker=nope")
+    assert (bad.status_code, bad.json()["badRequest"]["message"]) == (400, "marker [nope] not found")
+
+
+def test_server_list_filters_name_regex_and_status(elastx: Any, admin: Any) -> None:
+    """name is a regular expression; status filters on the mapped vm_state."""
+    net, _ = _network(elastx)
+    a = _boot(elastx, "kube-master-1", [{"uuid": net.id}])
+    b = _boot(elastx, "kube-node-1", [{"uuid": net.id}])
+    assert [s.id for s in elastx.compute.servers(name="^kube-m")] == [a.id]
+    admin.compute.reset_server_state(b.id, "error")
+    assert [s.id for s in elastx.compute.servers(status="ERROR")] == [b.id]
+    bad = elastx.compute.get("/servers?status=NOPE", microversion="2.38")
+    assert (bad.status_code, bad.json()["badRequest"]["message"]) == (400, "Invalid status value")
+
+
+def test_microversion_is_echoed_and_shapes_the_flavor(elastx: Any) -> None:
+    """The negotiated version is echoed; the embedded flavor dict appears from 2.47."""
+    net, _ = _network(elastx)
+    server = _boot(elastx, "mv", [{"uuid": net.id}])
+    old = elastx.compute.get(f"/servers/{server.id}", microversion="2.46")
+    new = elastx.compute.get(f"/servers/{server.id}", microversion="2.47")
+    assert old.headers["OpenStack-API-Version"] == "compute 2.46"
+    assert old.headers["X-OpenStack-Nova-API-Version"] == "2.46"
+    assert set(old.json()["server"]["flavor"]) == {"id", "links"}
+    assert new.json()["server"]["flavor"]["original_name"] == "v1-standard-2"
+    too_new = elastx.compute.get("/servers", microversion="2.97")
+    assert too_new.status_code == 406
+    assert too_new.json()["computeFault"]["message"] == ("Version 2.97 is not supported by the API. Minimum is "
+                                                         "2.1 and maximum is 2.96.")
+
+
+def test_volume_attachment_create_list_and_async_detach(make_sim: Callable[..., SimulatorServer]) -> None:
+    """os-volume_attachments updates Cinder; DELETE -> 202, volume 'detaching' then 'available'."""
+    conn = make_sim("empty", latency="fast", time_scale=4).connect("elastx")
+    net, _ = _network(conn)
+    server = _boot(conn, "vm", [{"uuid": net.id}])
+    vol = conn.block_storage.wait_for_status(conn.block_storage.create_volume(size=1), "available",
+                                             interval=0.02, wait=10)
+    attachment = conn.compute.create_volume_attachment(server, vol)
+    assert attachment.device == "/dev/vdb"
+    listed = list(conn.compute.volume_attachments(server))
+    cinder_side = conn.block_storage.get_volume(vol.id).attachments
+    assert [a.volume_id for a in listed] == [vol.id]
+    assert listed[0].attachment_id == cinder_side[0]["attachment_id"]
+    assert cinder_side[0]["server_id"] == server.id and cinder_side[0]["device"] == "/dev/vdb"
+    conn.compute.delete_volume_attachment(server, vol)
+    detaching = conn.block_storage.get_volume(vol.id)
+    assert detaching.status == "detaching"
+    conn.block_storage.wait_for_status(detaching, "available", interval=0.02, wait=10)
+    assert list(conn.compute.volume_attachments(server)) == []
+
+
+def test_volume_attachment_of_volume_in_use_is_400(elastx: Any) -> None:
+    """Attaching a volume that is not available is refused with 400 (Cinder's reserve check)."""
+    net, _ = _network(elastx)
+    a = _boot(elastx, "a", [{"uuid": net.id}])
+    b = _boot(elastx, "b", [{"uuid": net.id}])
+    vol = elastx.block_storage.wait_for_status(elastx.block_storage.create_volume(size=1), "available",
+                                               interval=0.02, wait=10)
+    elastx.compute.create_volume_attachment(a, vol)
+    with pytest.raises(exceptions.BadRequestException) as err:
+        elastx.compute.create_volume_attachment(b, vol)
+    assert "status must be available or downloading to reserve, but the current status is in-use" in str(
+        err.value.details)
+
+
+def test_detach_root_volume_is_400(elastx: Any) -> None:
+    """DELETE os-volume_attachments of the boot volume -> 400 "Cannot detach a root device volume"."""
+    net, _ = _network(elastx)
+    image = next(iter(elastx.image.images()))
+    server = _boot(elastx, "bfv", [{"uuid": net.id}], block_device_mapping=[
+        {"boot_index": 0, "uuid": image.id, "source_type": "image", "destination_type": "volume",
+         "volume_size": 2}])
+    root = server.attached_volumes[0]["id"]
+    with pytest.raises(exceptions.BadRequestException) as err:
+        elastx.compute.delete_volume_attachment(server, root, ignore_missing=False)
+    assert err.value.details == "Cannot detach a root device volume"
+
+
+def test_server_interfaces_list_bound_ports(elastx: Any) -> None:
+    """os-interface lists the ports whose device_id is the server."""
+    net, _ = _network(elastx)
+    server = _boot(elastx, "vm", [{"uuid": net.id}])
+    interfaces = list(elastx.compute.server_interfaces(server))
+    ports = list(elastx.network.ports(device_id=server.id))
+    assert [i.port_id for i in interfaces] == [p.id for p in ports]
+    assert interfaces[0].net_id == net.id and interfaces[0].fixed_ips == ports[0].fixed_ips
+
+
+def test_limits_and_quota_sets_count_servers(elastx: Any) -> None:
+    """GET /limits and os-quota-sets report absolute quotas and usage."""
+    net, _ = _network(elastx)
+    _boot(elastx, "vm", [{"uuid": net.id}])
+    absolute = elastx.compute.get_limits().absolute
+    assert (absolute.instances, absolute.instances_used, absolute.total_cores_used) == (10, 1, 2)
+    quota = elastx.compute.get_quota_set(elastx.current_project_id, usage=True)
+    assert quota.instances == 10 and quota.usage["instances"] == 1
+    with pytest.raises(exceptions.ForbiddenException):
+        elastx.compute.get_quota_set("someone-else")
