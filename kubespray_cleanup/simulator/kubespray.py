@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kubespray_cleanup.simulator import kubespray_state as tf
+from kubespray_cleanup.simulator import neutron, nova
+from kubespray_cleanup.simulator.kubespray_extras import free_fip, loadbalancer, occm, volumes
+from kubespray_cleanup.simulator.neutron_model import touch
 from kubespray_cleanup.simulator.scenarios import ScenarioError
 from kubespray_cleanup.simulator.store import Project, Record, Store, iso
 
@@ -25,7 +28,6 @@ FATES = ("live", "dead", "lost", "partial")
 DNS_SERVERS = ["1.1.1.1", "8.8.8.8", "8.8.4.4"]
 FLAVOR_NAME = "v1-standard-2"
 IMAGE_NAME = "ubuntu-24.04-server-latest"
-OCCM_CLUSTER = "cluster.local"  # Kubespray's default cluster_name, shared by every CI cluster
 PERSIST_INTERVAL = 20  # seconds between OpenTofu state writes during an apply
 STATE_FILE = "terraform.tfstate"
 
@@ -76,7 +78,7 @@ class ClusterSpec:
 
 
 @dataclass
-class _Site:
+class Site:
     """What every cluster of a scenario shares: external network, routers, flavor, image, the clock's now."""
 
     store: Store
@@ -88,10 +90,10 @@ class _Site:
     used_cidrs: set[str]
 
 
-class _Apply:
+class ClusterApply:
     """One ``tofu apply -parallelism=1``: a clock the store follows, and the instances written to state."""
 
-    def __init__(self, site: _Site, spec: ClusterSpec, project: Project, user_id: str) -> None:
+    def __init__(self, site: Site, spec: ClusterSpec, project: Project, user_id: str) -> None:
         self.site, self.store, self.spec, self.project, self.user_id = site, site.store, spec, project, user_id
         self.pid = project.id
         self.rng = random.Random(f"kubespray-ci-{spec.project}-{spec.job}")
@@ -101,15 +103,15 @@ class _Apply:
         self.refs: dict[str, Any] = {}
         self.cut: datetime | None = None
         self.end = self.start
-        self._at(self.start)
+        self.at(self.start)
 
-    def _at(self, when: datetime) -> datetime:
+    def at(self, when: datetime) -> datetime:
         self.when = min(when, self.site.now)
         self.store.wall_offset = self.when - datetime.now(UTC)
         return self.when
 
     def tick(self, low: int, high: int) -> datetime:
-        return self._at(self.when + timedelta(seconds=self.rng.randint(low, high)))
+        return self.at(self.when + timedelta(seconds=self.rng.randint(low, high)))
 
     def record(self, address: str, attributes: dict[str, Any], *, index: int | None = None,
                private: str | None = None) -> None:
@@ -139,7 +141,7 @@ def build_clusters(store: Store, scenario: Scenario, data: Mapping[str, Any], pr
         store.wall_offset = saved
 
 
-def _site(store: Store, data: Mapping[str, Any]) -> _Site:
+def _site(store: Store, data: Mapping[str, Any]) -> Site:
     external = next((n for n in sorted(store.iter("networks"), key=lambda n: n["created_at"])
                      if n.get("router:external")), None)
     if external is None:
@@ -153,11 +155,11 @@ def _site(store: Store, data: Mapping[str, Any]) -> _Site:
             shared.setdefault(found["project_id"], []).append(found)
     flavor = _pick(store, "flavors", FLAVOR_NAME)
     image = _pick(store, "images", IMAGE_NAME)
-    return _Site(store, datetime.now(UTC), external, shared, flavor, image,
+    return Site(store, datetime.now(UTC), external, shared, flavor, image,
                  {s["cidr"] for s in store.iter("subnets")})
 
 
-def _backdate_shared_routers(site: _Site, specs: list[ClusterSpec]) -> None:
+def _backdate_shared_routers(site: Site, specs: list[ClusterSpec]) -> None:
     """The CI's shared router was made long before any job (seeding creates it "now")."""
     if not specs:
         return
@@ -175,7 +177,7 @@ def _pick(store: Store, table: str, name: str) -> Record:
     return found
 
 
-def _remember(scenario: Scenario, spec: ClusterSpec, apply: _Apply) -> None:
+def _remember(scenario: Scenario, spec: ClusterSpec, apply: ClusterApply) -> None:
     scenario.clusters.setdefault(spec.fate, []).append(spec.job)
     scenario.cluster_projects[spec.job] = spec.project
     if spec.fate == "lost":
@@ -220,23 +222,23 @@ def write_states(scenario: Scenario, directory: Path) -> list[Path]:
 
 
 # --- one cluster ------------------------------------------------------------------------------------------
-def _build(site: _Site, spec: ClusterSpec, project: Project) -> _Apply:
+def _build(site: Site, spec: ClusterSpec, project: Project) -> ClusterApply:
     user = site.store.user_by_name(f"{spec.project}-ci")
-    apply = _Apply(site, spec, project, user.id if user is not None else "")
+    apply = ClusterApply(site, spec, project, user.id if user is not None else "")
     _network(apply)
     _ips(apply)
     _compute(apply)
     if spec.load_balancer:
-        _loadbalancer(apply)
+        loadbalancer(apply)
     apply.end = apply.tick(1, 2)
     if spec.occm_lb:
-        _occm(apply)
+        occm(apply)
     for _ in range(spec.extra_leaked_fips):
-        _free_fip(apply, apply.tick(30, 600))
+        free_fip(apply, apply.tick(30, 600))
     return apply
 
 
-def _cidr(apply: _Apply) -> str:
+def _cidr(apply: ClusterApply) -> str:
     if apply.spec.subnet_cidr:
         return apply.spec.subnet_cidr
     while True:  # TF_VAR_subnet_cidr="10.$((RANDOM%256)).$((RANDOM%256)).0/24"; a clash would fail the apply
@@ -246,9 +248,7 @@ def _cidr(apply: _Apply) -> str:
             return cidr
 
 
-def _router(apply: _Apply) -> Record:
-    from kubespray_cleanup.simulator import neutron
-
+def _router(apply: ClusterApply) -> Record:
     choice, shared = apply.spec.router, apply.site.shared_routers.get(apply.pid, [])
     if choice != "own" and shared:
         found = shared[0] if choice is None else next((r for r in shared if r["name"] == choice), None)
@@ -265,9 +265,7 @@ def _router(apply: _Apply) -> Record:
     return own
 
 
-def _network(apply: _Apply) -> None:
-    from kubespray_cleanup.simulator import neutron
-
+def _network(apply: ClusterApply) -> None:
     job, store = apply.spec.job, apply.store
     router = _router(apply)
     net = neutron.create_network(store, apply.pid, f"ci-{job}", created_at=apply.tick(2, 3), mtu=1450)
@@ -285,7 +283,7 @@ def _network(apply: _Apply) -> None:
     apply.refs.update(router_id=router["id"], network=net, subnet=subnet)
 
 
-def _ips(apply: _Apply) -> None:
+def _ips(apply: ClusterApply) -> None:
     spec = apply.spec
     apply.tick(1, 1)
     apply.record(tf.IPS + "null_resource.dummy_dependency",
@@ -295,7 +293,7 @@ def _ips(apply: _Apply) -> None:
     for role, count in wanted:
         fips = []
         for index in range(count):
-            fip = _free_fip(apply, apply.tick(2, 3))
+            fip = free_fip(apply, apply.tick(2, 3))
             apply.record(tf.IPS + f"openstack_networking_floatingip_v2.{role}",
                          tf.floating_ip(fip, apply.site.external["name"]), index=index,
                          private=tf.private(create=10, delete=10))
@@ -303,14 +301,7 @@ def _ips(apply: _Apply) -> None:
         apply.refs[f"fips.{role}"] = fips
 
 
-def _free_fip(apply: _Apply, when: datetime, description: str = "") -> Record:
-    from kubespray_cleanup.simulator import neutron
-
-    return neutron.create_floating_ip(apply.store, apply.pid, apply.site.external["id"], created_at=when,
-                                      description=description)
-
-
-def _public_key(apply: _Apply) -> str:
+def _public_key(apply: ClusterApply) -> str:
     """An ``ssh-keygen -t rsa`` style public key (random modulus), as the CI job generates one per run."""
     def blob(data: bytes) -> bytes:
         return len(data).to_bytes(4, "big") + data
@@ -323,9 +314,7 @@ def _public_key(apply: _Apply) -> str:
     return f"ssh-rsa {key} root@runner-{apply.spec.job}"
 
 
-def _compute(apply: _Apply) -> None:
-    from kubespray_cleanup.simulator import nova
-
+def _compute(apply: ClusterApply) -> None:
     apply.tick(1, 2)
     image = apply.site.image
     for name, most_recent in (("gfs_image", True), ("image_master", False), ("vm_image", True)):
@@ -341,13 +330,10 @@ def _compute(apply: _Apply) -> None:
     _ports(apply)
     _servers(apply)
     _associate(apply)
-    _volumes(apply)
+    volumes(apply)
 
 
-def _security_groups(apply: _Apply) -> None:
-    from kubespray_cleanup.simulator import neutron
-    from kubespray_cleanup.simulator.neutron_model import touch
-
+def _security_groups(apply: ClusterApply) -> None:
     job, store, groups = apply.spec.job, apply.store, {}
     for resource, index, suffix, description in tf.SECURITY_GROUPS:
         group = neutron.create_security_group(store, apply.pid, f"{job}-{suffix}", description=f"{job} - {description}",
@@ -379,9 +365,7 @@ def _newest_rules(store: Store, group_id: str) -> list[str]:
     return found
 
 
-def _server_groups(apply: _Apply) -> None:
-    from kubespray_cleanup.simulator import nova
-
+def _server_groups(apply: ClusterApply) -> None:
     for role, wanted in (("k8s_master", apply.spec.masters), ("k8s_node", apply.spec.nodes)):
         if not wanted:
             continue
@@ -422,9 +406,7 @@ def _roles(spec: ClusterSpec) -> list[tuple[_Role, int]]:
     ]
 
 
-def _ports(apply: _Apply) -> None:
-    from kubespray_cleanup.simulator import neutron
-
+def _ports(apply: ClusterApply) -> None:
     groups, subnet = apply.refs["groups"], apply.refs["subnet"]
     for role, count in _roles(apply.spec):
         ports = []
@@ -440,9 +422,7 @@ def _ports(apply: _Apply) -> None:
         apply.refs[f"ports.{role.key}"] = ports
 
 
-def _servers(apply: _Apply) -> None:
-    from kubespray_cleanup.simulator import nova
-
+def _servers(apply: ClusterApply) -> None:
     spec, refs = apply.spec, apply.refs
     for role, count in _roles(spec):
         servers = []
@@ -473,9 +453,7 @@ def _servers(apply: _Apply) -> None:
         refs[f"servers.{role.key}"] = servers
 
 
-def _associate(apply: _Apply) -> None:
-    from kubespray_cleanup.simulator import neutron
-
+def _associate(apply: ClusterApply) -> None:
     for role, count in _roles(apply.spec):
         if not role.with_fip:
             continue
@@ -487,95 +465,8 @@ def _associate(apply: _Apply) -> None:
                          tf.floating_ip_associate(fip, port), index=index, private=tf.private())
 
 
-def _volumes(apply: _Apply) -> None:
-    """Extra data volumes on the nodes (a CI-local extension: Kubespray's module only does it for GlusterFS)."""
-    from kubespray_cleanup.simulator import cinder, nova
-
-    spec, index = apply.spec, 0
-    per_node = spec.volumes_per_node
-    for node, server in enumerate(apply.refs.get("servers.k8s_node", []), start=1):
-        for number in range(per_node):
-            suffix = "" if per_node == 1 else f"-{number + 1}"
-            vol = cinder.create_volume(apply.store, apply.pid, f"{spec.job}-k8s-node-{node}-volume{suffix}",
-                                       spec.volume_size, created_at=apply.tick(3, 6))
-            apply.record(tf.CMP + "openstack_blockstorage_volume_v3.k8s_node_volume", tf.volume(vol), index=index,
-                         private=tf.private(create=10, delete=10))
-            apply.tick(3, 5)
-            device = f"/dev/vd{chr(ord('b') + number)}"
-            nova.attach_volume(apply.store, server["id"], vol["id"], device)
-            apply.record(tf.CMP + "openstack_compute_volume_attach_v2.k8s_node_volume",
-                         tf.volume_attach(server["id"], vol["id"], device), index=index,
-                         private=tf.private(create=10, delete=10))
-            index += 1
-
-
-def _loadbalancer(apply: _Apply) -> None:
-    """module "loadbalancer": the API LB; its members are ``module.compute.k8s_master_ips`` (the no-FIP masters)."""
-    from kubespray_cleanup.simulator import neutron, octavia
-
-    store, refs, job = apply.store, apply.refs, apply.spec.job
-    lb_addr = tf.LBM + "openstack_lb_"
-    lb = octavia.create_load_balancer(store, apply.pid, f"{job}-api-loadbalancer", vip_subnet_id=refs["subnet"]["id"],
-                                      created_at=apply.tick(2, 3))
-    apply.tick(30, 60)  # PENDING_CREATE until the amphora boots
-    apply.record(lb_addr + "loadbalancer_v2.k8s_lb", tf.load_balancer(lb), index=0,
-                 private=tf.private(create=10, delete=5, update=10))
-    listener = octavia.create_listener(store, lb["id"], "api-listener", protocol="TCP", protocol_port=6443,
-                                       created_at=apply.tick(5, 10))
-    apply.record(lb_addr + "listener_v2.api_listener", tf.listener(listener, lb["id"]), index=0,
-                 private=tf.private(create=10, delete=10, update=10))
-    pool = octavia.create_pool(store, lb["id"], "api-pool", listener_id=listener["id"], protocol="TCP",
-                               lb_algorithm="ROUND_ROBIN", created_at=apply.tick(3, 6))
-    apply.record(lb_addr + "pool_v2.api_pool", tf.pool(pool, listener["id"]), index=0,
-                 private=tf.private(create=10, delete=10, update=10))
-    for index, server in enumerate(refs.get("servers.k8s_master_nf", [])):
-        address = refs["ports.k8s_master_nf"][index]["fixed_ips"][0]["ip_address"]
-        member = octavia.create_member(store, pool["id"], address, 6443, name=server["name"],
-                                       created_at=apply.tick(3, 6))
-        apply.record(lb_addr + "member_v2.lb_member", tf.member(member, pool["id"]), index=index,
-                     private=tf.private(create=10, delete=10, update=10))
-    monitor = octavia.create_health_monitor(store, pool["id"], type="TCP", delay=10, timeout=5, max_retries=5,
-                                            name="Api Monitor", created_at=apply.tick(3, 6))
-    apply.record(lb_addr + "monitor_v2.monitor", tf.monitor(monitor, pool["id"]), index=0,
-                 private=tf.private(create=10, delete=10, update=10))
-    fip = _free_fip(apply, apply.tick(2, 3))
-    apply.record(tf.LBM + "openstack_networking_floatingip_v2.floatip_1",
-                 tf.floating_ip(fip, apply.site.external["name"]), index=0, private=tf.private(create=10, delete=10))
-    apply.tick(2, 3)
-    neutron.associate_floating_ip(store, fip["id"], lb["vip_port_id"])
-    vip = store.get("ports", lb["vip_port_id"]) or {"id": lb["vip_port_id"], "fixed_ips": []}
-    apply.record(tf.LBM + "openstack_networking_floatingip_associate_v2.public_ip",
-                 tf.floating_ip_associate(fip, vip), index=0, private=tf.private())
-
-
-def _occm(apply: _Apply) -> None:
-    """A ``type: LoadBalancer`` Service's LB, made by the cloud controller manager: in no Terraform state."""
-    from kubespray_cleanup.simulator import neutron, octavia
-
-    store, svc = apply.store, apply.spec.occm_service
-    apply._at(apply.end + timedelta(minutes=apply.rng.randint(15, 30)))
-    name = f"kube_service_{OCCM_CLUSTER}_default_{svc}"
-    lb = octavia.create_load_balancer(store, apply.pid, name, vip_subnet_id=apply.refs["subnet"]["id"],
-                                      description=f"Kubernetes external service default/{svc} from cluster "
-                                                  f"{OCCM_CLUSTER}", tags=[name], created_at=apply.when)
-    listener = octavia.create_listener(store, lb["id"], f"listener_0_{name}", protocol="TCP", protocol_port=80,
-                                       created_at=apply.tick(20, 40))
-    pool = octavia.create_pool(store, lb["id"], f"pool_0_{name}", listener_id=listener["id"], protocol="TCP",
-                               created_at=apply.tick(2, 5))
-    node_port = 30000 + apply.rng.randrange(2768)
-    for server, port in zip(apply.refs.get("servers.k8s_node", []), apply.refs.get("ports.k8s_node", []),
-                            strict=True):
-        octavia.create_member(store, pool["id"], port["fixed_ips"][0]["ip_address"], node_port, name=server["name"],
-                              subnet_id=apply.refs["subnet"]["id"], created_at=apply.tick(2, 5))
-    fip = _free_fip(apply, apply.tick(2, 5), f"Floating IP for Kubernetes external service default/{svc} from "
-                                             f"cluster {OCCM_CLUSTER}")
-    neutron.associate_floating_ip(store, fip["id"], lb["vip_port_id"])
-
-
-def _leaked_fip(site: _Site, entry: dict[str, Any], projects: Mapping[str, Project]) -> None:
+def _leaked_fip(site: Site, entry: dict[str, Any], projects: Mapping[str, Project]) -> None:
     """A floating IP some long-gone job left behind: DOWN, no port, in no state."""
-    from kubespray_cleanup.simulator import neutron
-
     project = projects.get(str(entry.get("project"))) or site.store.project_by_name(str(entry.get("project")))
     if project is None:
         raise ClusterSpecError(f"leaked_fips: unknown project {entry.get('project')!r}")

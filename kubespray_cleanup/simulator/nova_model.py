@@ -166,7 +166,7 @@ def _server_record(store: Store, sid: str, project_id: str, user_id: str, name: 
         "config_drive": "", "progress": 0, "os-extended-volumes:volumes_attached": [], "locked": False,
         "locked_reason": None, "description": description, "tags": [],
         "_flavor": {k: flavor.get(k) for k in ("id", "name", "vcpus", "ram", "disk", "swap", "extra_specs")},
-        "_host": HOST, "_bdms": [], "_instance_name": f"instance-{int(sid.replace('-', '')[:7], 16):08x}",
+        "_host": HOST, "_bdms": [], "_ports": [], "_instance_name": f"instance-{int(sid.replace('-', '')[:7], 16):08x}",
         "_reservation_id": "r-" + "".join(random.choices(string.ascii_lowercase + string.digits, k=8)),
     }
 
@@ -376,7 +376,9 @@ def _security_groups(store: Store, ports: list[Record]) -> list[Record]:
 def sync_derived(store: Store, server: Record) -> Record:
     """Refresh ``addresses``, ``security_groups`` and ``volumes_attached`` from Neutron/Cinder state."""
     ports = server_ports(store, server["id"])
-    if ports or "_bdms" in server:
+    if ports:  # from now on the ports are the truth, also once they are all gone
+        server.setdefault("_ports", [p["id"] for p in ports])
+    if "_ports" in server:
         server["addresses"] = {} if server.get("OS-EXT-STS:vm_state") == "building" else _addresses(store, ports)
         server["security_groups"] = _security_groups(store, ports)
     server["os-extended-volumes:volumes_attached"] = [

@@ -90,7 +90,8 @@ class SimulatorServer:
         self._server.serve_forever()
 
     def start(self) -> SimulatorServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="simulator", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="simulator", daemon=True)
         self._thread.start()
         return self
 

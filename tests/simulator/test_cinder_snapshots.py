@@ -126,8 +126,9 @@ def test_snapshot_list_filters_and_all_tenants(elastx: Any, other: Any, admin: A
 def test_seeded_volume_and_snapshot_keep_their_fields(sim: SimulatorServer, elastx: Any) -> None:
     """Scenario seeding's cinder.create_volume/create_snapshot (explicit ids, old created_at) serve via the API."""
     when = datetime(2026, 2, 3, 4, 5, 6, tzinfo=UTC)
+    project_id = elastx.current_project_id  # authenticates: do it before taking the store lock
     with sim.store.lock:
-        cinder.create_volume(sim.store, elastx.current_project_id, "pvc-1", 5, volume_id="vol-1", created_at=when,
+        cinder.create_volume(sim.store, project_id, "pvc-1", 5, volume_id="vol-1", created_at=when,
                              metadata={"cinder.csi.openstack.org/cluster": "kubernetes"},
                              description="Created by OpenStack Cinder CSI driver")
         cinder.create_snapshot(sim.store, "vol-1", "snap-1", snapshot_id="snap-1", created_at=when)

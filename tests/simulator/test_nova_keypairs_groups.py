@@ -132,10 +132,10 @@ def test_server_group_list_all_projects_for_admin(elastx: Any, other: Any, admin
 
 def test_seeded_keypair_and_group_via_model_functions(sim: SimulatorServer, elastx: Any) -> None:
     """Scenario seeding's model functions produce what the API serves (old created_at kept)."""
-    user = _user_id(elastx)
+    user, project_id = _user_id(elastx), elastx.current_project_id  # authenticate before taking the store lock
     when = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     with sim.store.lock:
         nova.create_keypair(sim.store, user, "kubernetes-1", PUBLIC_KEY, created_at=when)
-        nova.create_server_group(sim.store, elastx.current_project_id, user, "g", group_id="g-1", created_at=when)
+        nova.create_server_group(sim.store, project_id, user, "g", group_id="g-1", created_at=when)
     assert elastx.compute.get_keypair("kubernetes-1").created_at == "2026-01-02T03:04:05.000000"
     assert elastx.compute.get_server_group("g-1").name == "g"

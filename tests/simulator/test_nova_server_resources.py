@@ -133,3 +133,21 @@ def test_limits_and_quota_sets_count_servers(elastx: Any) -> None:
     assert quota.instances == 10 and quota.usage["instances"] == 1
     with pytest.raises(exceptions.ForbiddenException):
         elastx.compute.get_quota_set("someone-else")
+
+
+def test_server_list_changes_since_filters_on_updated(elastx: Any) -> None:
+    """changes-since keeps servers updated at or after the given time."""
+    net, _ = _network(elastx)
+    server = _boot(elastx, "vm", [{"uuid": net.id}])
+    assert [s.id for s in elastx.compute.servers(changes_since="2000-01-01T00:00:00Z")] == [server.id]
+    assert list(elastx.compute.servers(changes_since="2999-01-01T00:00:00Z")) == []
+
+
+def test_server_create_on_a_bound_port_is_409_port_in_use(elastx: Any) -> None:
+    """A pre-created port already bound to a server cannot be given to another one."""
+    net, _ = _network(elastx)
+    port = elastx.network.create_port(network_id=net.id)
+    _boot(elastx, "first", [{"port": port.id}])
+    with pytest.raises(exceptions.ConflictException) as err:
+        _boot(elastx, "second", [{"port": port.id}])
+    assert err.value.details == f"Port {port.id} is still in use."

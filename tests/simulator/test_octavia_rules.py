@@ -8,9 +8,13 @@ from typing import Any
 import pytest
 from openstack import exceptions
 
+from kubespray_cleanup.simulator.latency import LatencyProfile
 from kubespray_cleanup.simulator.server import SimulatorServer
 from tests.conftest import conflicts
 from tests.simulator.test_octavia_support import assert_fault, build_lb, make_subnet, seed_lb, wait_active, wait_gone
+
+# Child operations take one real second, so a second request lands while the first is in progress.
+SLOW_CHILDREN = LatencyProfile("slow-children", operations={"load_balancer.child_delete": 1.0})
 
 
 def test_lb_delete_with_children_without_cascade_is_400_has_children(elastx: Any) -> None:
@@ -88,7 +92,7 @@ def test_child_delete_on_error_lb_is_409_lb_immutable(sim: SimulatorServer, elas
 def test_second_child_delete_before_lb_settles_is_409_lb_immutable(
         make_sim: Callable[..., SimulatorServer]) -> None:
     """O3: deleting a child puts the LB in PENDING_UPDATE, so an immediate second child delete is refused."""
-    sim = make_sim("empty", latency="fast", time_scale=1.0)  # a child delete takes 0.3 s here
+    sim = make_sim("empty", latency=SLOW_CHILDREN)
     elastx = sim.connect("elastx")
     ids = seed_lb(sim, "elastx", make_subnet(elastx).id)
     elastx.load_balancer.delete_listener(ids["listener"])
@@ -103,7 +107,7 @@ def test_second_child_delete_before_lb_settles_is_409_lb_immutable(
 def test_member_delete_while_pool_not_active_is_409_pool_immutable(
         make_sim: Callable[..., SimulatorServer]) -> None:
     """O4: a member delete sets its pool PENDING_UPDATE; the next member/HM delete gets 409 'Pool ... immutable'."""
-    sim = make_sim("empty", latency="fast", time_scale=1.0)
+    sim = make_sim("empty", latency=SLOW_CHILDREN)
     elastx = sim.connect("elastx")
     subnet = make_subnet(elastx)
     ids = seed_lb(sim, "elastx", subnet.id)
