@@ -97,7 +97,7 @@ class _Group(click.Group):
 @click.option("-v", "--verbose", is_flag=True, help="Debug logs and kept resources in the plan.")
 @click.version_option(__version__, prog_name="tf-cleanup")
 @click.pass_context
-def main(ctx: click.Context, **opts: Any) -> None:
+def main(ctx: click.Context, /, **opts: Any) -> None:
     """Delete leaked Kubespray CI resources from an OpenStack project, in dependency order, without conflicts.
 
     \b

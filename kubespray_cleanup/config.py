@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -32,10 +33,11 @@ from kubespray_cleanup.errors import ConfigError
 from kubespray_cleanup.model import Kind
 
 _JOB = r"(?P<owner>\d+)"
+_ROLES = "(k8s-master|k8s-node|k8s-master-ne|k8s-node-nf|k8s-master-nf|k8s-etcd|etcd|bastion|gfs-node-nf)"
 
 ELASTX_PATTERNS: dict[Kind, tuple[str, ...]] = {
-    Kind.SERVER: (rf"^{_JOB}-(k8s-master|k8s-node|k8s-master-ne|k8s-node-nf|k8s-master-nf|k8s-etcd|etcd|bastion|gfs-node-nf)(-\d+)?$",),
-    Kind.PORT: (rf"^{_JOB}-(k8s-master|k8s-node|k8s-master-ne|k8s-node-nf|k8s-master-nf|k8s-etcd|etcd|bastion|gfs-node-nf)(-\d+)?$",),
+    Kind.SERVER: (rf"^{_JOB}-{_ROLES}(-\d+)?$",),
+    Kind.PORT: (rf"^{_JOB}-{_ROLES}(-\d+)?$",),
     Kind.SECURITY_GROUP: (rf"^{_JOB}-(k8s|k8s-master|k8s-worker|bastion|k8s-master-extra|k8s-worker-extra)$",),
     Kind.NETWORK: (rf"^ci-{_JOB}$",),
     Kind.SUBNET: (rf"^{_JOB}-internal-network$",),

@@ -64,6 +64,6 @@ def _verdict(sim: Any, before: dict[str, list[dict[str, Any]]], stats: dict[str,
                                                         str(r.get("name", "")) in (f"ci-{j}", f"kubernetes-{j}")
                                                         for j in live_jobs)]
     click.echo(f"\nDemo: {removed} objects gone from the cloud (incl. cascades) in {wall:.1f}s, "
-               f"{stats['total']} API requests, {conflicts} × 409.")
+               f"{stats['total']} API requests, {conflicts} x 409.")
     click.echo(f"Live pipelines {', '.join(live_jobs) or '-'}: "
                f"{'untouched' if not touched else 'TOUCHED: ' + ', '.join(map(str, touched))}.")

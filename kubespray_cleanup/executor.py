@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import networkx as nx
 import structlog
@@ -182,7 +183,7 @@ class Executor:
                                 base=self.options.retry_base, sleep=self.clock.sleep,
                                 on_retry=lambda exc, n: log.info("delete_retried", resource=res.label,
                                                                  status=status_of(exc), attempt=n))
-        except Exception as exc:  # noqa: BLE001 - classified in the main thread
+        except Exception as exc:
             self._events.put(("error", key, exc))
             return
         self._events.put(("issued", key, None))
@@ -253,7 +254,7 @@ class Executor:
                 live = call_with_retry(lambda kind=kind: HANDLERS[kind].live_ids(self.conn),  # type: ignore[misc]
                                        attempts=self.options.retry_attempts, base=self.options.retry_base,
                                        sleep=self.clock.sleep)
-            except Exception as exc:  # noqa: BLE001 - a failed poll is retried next interval
+            except Exception as exc:
                 log.warning("poll_failed", kind=kind.value, reason=_describe(exc))
                 continue
             for key in [k for k in self._waiting if self.resources[k].kind is kind]:
@@ -310,7 +311,7 @@ class Executor:
                 fresh.extend(call_with_retry(lambda kind=kind: HANDLERS[kind].list(self.conn),  # type: ignore[misc]
                                              attempts=self.options.retry_attempts, base=self.options.retry_base,
                                              sleep=self.clock.sleep))
-            except Exception as exc:  # noqa: BLE001 - without a fresh listing we only retry
+            except Exception as exc:
                 log.warning("relist_failed", kind=kind.value, reason=_describe(exc))
         idx = Index(r for r in fresh if str(r.attrs.get("device_owner") or "") not in _MANAGED_OWNERS)
         blockers = {}
@@ -324,11 +325,7 @@ class Executor:
 
 
 def _is_dependency_refusal(kind: Kind, status: int | None, exc: BaseException) -> bool:
-    if status == 409:
-        return True
-    if status == 400 and kind in (Kind.VOLUME, Kind.SNAPSHOT, Kind.LOAD_BALANCER):
-        return True
-    return False
+    return status == 409 or (status == 400 and kind in (Kind.VOLUME, Kind.SNAPSHOT, Kind.LOAD_BALANCER))
 
 
 def _describe(exc: BaseException) -> str:

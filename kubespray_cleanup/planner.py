@@ -14,9 +14,10 @@ Then everything a kept resource depends on is kept too ("blocked by ...").
 from __future__ import annotations
 
 from collections import Counter, deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import networkx as nx
 
@@ -384,4 +385,4 @@ def _propagate_keep(graph: nx.DiGraph, entries: dict[str, Entry]) -> None:
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

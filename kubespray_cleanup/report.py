@@ -45,7 +45,8 @@ def summary_text(plan: Plan, result: RunResult, conflicts: int | None = None) ->
     lines = [f"Deleted or detached {len(done)} of {len(result.outcomes)} in {result.seconds:.1f}s."]
     kept = [e for e in plan.entries.values() if e.decision not in ACTIONS]
     if kept:
-        lines.append(f"Kept {len(kept)} ({', '.join(f'{n} {d}' for d, n in sorted(plan.by_decision().items()) if d not in ACTIONS)}).")
+        parts = [f"{n} {d}" for d, n in sorted(plan.by_decision().items()) if d not in ACTIONS]
+        lines.append(f"Kept {len(kept)} ({', '.join(parts)}).")
     if conflicts is not None:
         lines.append(f"409 conflicts served by the cloud: {conflicts}.")
     for cause in result.root_causes:

@@ -6,7 +6,8 @@ Sleeping goes through an injected function so tests never wait for real.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import tenacity
 
@@ -35,7 +36,7 @@ def is_transient(exc: BaseException) -> bool:
     from requests import exceptions as rq_exc
 
     return isinstance(exc, (ks_exc.ConnectFailure, ks_exc.ConnectionError, ks_exc.RetriableConnectionFailure,
-                            ks_exc.ConnectTimeout, ks_exc.Timeout, rq_exc.ConnectionError, rq_exc.Timeout,
+                            ks_exc.ConnectTimeout, ks_exc.RequestTimeout, rq_exc.ConnectionError, rq_exc.Timeout,
                             ConnectionError, TimeoutError))
 
 

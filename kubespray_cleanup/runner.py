@@ -54,10 +54,11 @@ def run_cleanup(*, profile_name: str, cloud: str | None, config_path: str | None
             click.echo(report.dumps(report.report_document(plan, None)), nl=False)
         _write_report(report_path, plan, None, extra_report)
         return code
-    if not (yes or os.environ.get("CI")) and sys.stdin.isatty():
-        if not click.confirm(f"Delete or detach {len(plan.order())} resources?", default=False, err=True):
-            click.echo("tf-cleanup: nothing changed.", err=True)
-            return ExitCode.INTERRUPTED
+    interactive = not (yes or os.environ.get("CI")) and sys.stdin.isatty()
+    if interactive and not click.confirm(f"Delete or detach {len(plan.order())} resources?", default=False,
+                                         err=True):
+        click.echo("tf-cleanup: nothing changed.", err=True)
+        return ExitCode.INTERRUPTED
     result = _execute_with_signals(conn, plan, settings)
     _render_result(plan, result, output)
     _write_report(report_path, plan, result, extra_report)
@@ -74,12 +75,12 @@ def _execute_with_signals(conn: Any, plan: Any, settings: Any) -> Any:
             log.warning("run_interrupted", signal=signal.Signals(signum).name)
             executor.stop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            previous[sig] = signal.signal(sig, on_signal)
+            previous[int(sig)] = signal.signal(sig, on_signal)
     try:
         return executor.run()
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _render_plan(plan: Any, output: str, verbose: bool) -> None:

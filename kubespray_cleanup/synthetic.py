@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kubespray_cleanup.model import Kind, Resource
@@ -75,7 +75,7 @@ def cluster(job: str, created: datetime, masters: int = 1, nodes: int = 1, volum
 
 def inventory(leaked: int, live: int, now: datetime | None = None, volumes: int = 0) -> list[Resource]:
     """``leaked`` clusters 6 h old and ``live`` clusters 20 min old, beside the shared objects."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     resources = shared(now)
     for i in range(leaked):
         resources += cluster(str(100000 + i), now - timedelta(hours=6), volumes=volumes, cidr_octet=i)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, ClassVar, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any, ClassVar
 
 from kubespray_cleanup.model import Kind, Resource, node_key
 
@@ -40,7 +41,7 @@ def parse_time(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(text)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 class Index:

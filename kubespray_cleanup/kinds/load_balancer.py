@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from kubespray_cleanup.kinds.base import Index, KindHandler, Relation, rel
 from kubespray_cleanup.model import Kind, Resource

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 from dataclasses import replace
-from typing import Any, Iterable
+from typing import Any
 
 from kubespray_cleanup.kinds.base import Index, KindHandler, Relation, rel
 from kubespray_cleanup.model import Kind, Resource
@@ -44,7 +45,7 @@ class RouterInterfaceHandler(KindHandler):
     def delete(self, conn: Any, res: Resource) -> None:
         router_id = str(res.attrs.get("router_id"))
         subnet_ids = list(res.attrs.get("subnet_ids") or ())
-        self._remove_routes_through(conn, router_id, subnet_ids, res)
+        self._remove_routes_through(conn, router_id, res)
         from openstack import exceptions
 
         for subnet_id in subnet_ids:
@@ -54,7 +55,7 @@ class RouterInterfaceHandler(KindHandler):
                 continue
 
     @staticmethod
-    def _remove_routes_through(conn: Any, router_id: str, subnet_ids: list[str], res: Resource) -> None:  # noqa: ARG004
+    def _remove_routes_through(conn: Any, router_id: str, res: Resource) -> None:
         """Extra routes whose nexthop lies in a leaked subnet block the detach (RouterInterfaceInUseByRoute)."""
         doomed = list(res.attrs.get("routes_to_remove") or ())
         if doomed:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from werkzeug.wrappers import Response
 
 from kubespray_cleanup.simulator.http import empty, json_response
-
-from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from kubespray_cleanup.simulator.app import Ctx, Routes

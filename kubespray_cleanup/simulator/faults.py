@@ -9,11 +9,12 @@ Control routes (``/_sim``) and token creation are never faulted.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from werkzeug.wrappers import Request, Response
 
@@ -80,10 +81,8 @@ class Fault:
         if self.kind == "drop":
             sock = request.environ.get("werkzeug.socket")
             if isinstance(sock, socket.socket):
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
             return json_response({"error": "connection dropped"}, 500)
         if self.kind == "429":
             return json_response({"overLimit": {"code": 429, "message": "Rate limit exceeded",

@@ -114,10 +114,10 @@ def issue_token(ctx: Ctx) -> Response:
             raise _unauthorized()
         user = ctx.store.users[old.user_id]
         project_spec = (auth.get("scope") or {}).get("project")
-        project = _find_project(ctx, project_spec) if project_spec else ctx.store.projects[old.project_id]
-        if project is None or not user.roles.get(project.id):
+        scoped = _find_project(ctx, project_spec) if project_spec else ctx.store.projects.get(old.project_id)
+        if scoped is None or not user.roles.get(scoped.id):
             raise _unauthorized()
-        roles = user.roles[project.id]
+        project, roles = scoped, user.roles[scoped.id]
     else:
         raise _unauthorized()
     now = ctx.store.utcnow()

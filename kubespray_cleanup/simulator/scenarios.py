@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from importlib import resources as importlib_resources
 from pathlib import Path
 from typing import Any
@@ -135,7 +135,7 @@ def load_scenario(store: Store, spec: str) -> Scenario:
 
 
 def ago(hours: float = 0.0, minutes: float = 0.0) -> datetime:
-    return datetime.now(timezone.utc) - timedelta(hours=hours, minutes=minutes)
+    return datetime.now(UTC) - timedelta(hours=hours, minutes=minutes)
 
 
 def dump_json(data: Any) -> str:

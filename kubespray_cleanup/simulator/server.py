@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any
 
 import yaml
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -44,7 +45,7 @@ class SimulatorServer:
         self._server: BaseWSGIServer = make_server(host, port, self.simulator, threaded=True,
                                                    request_handler=_QuietHandler)
         self._server.daemon_threads = True  # type: ignore[attr-defined]
-        self._server.request_queue_size = 128  # type: ignore[attr-defined]
+        self._server.request_queue_size = 128
         self.host = host
         self.port = int(self._server.server_port)
         self._thread: threading.Thread | None = None

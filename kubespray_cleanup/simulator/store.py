@@ -8,9 +8,10 @@ import threading
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 Record = dict[str, Any]
 
@@ -82,12 +83,12 @@ class Token:
 
 def iso(dt: datetime) -> str:
     """Neutron/Nova style timestamp: second precision, ``Z`` suffix."""
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def iso_micro(dt: datetime) -> str:
     """Cinder/Keystone style timestamp with microseconds."""
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
 class Store:
@@ -120,7 +121,7 @@ class Store:
         return self._clock()
 
     def utcnow(self) -> datetime:
-        return datetime.now(timezone.utc) + self.wall_offset
+        return datetime.now(UTC) + self.wall_offset
 
     def schedule(self, delay: float, action: Callable[[], None]) -> None:
         """Run ``action`` once ``delay`` simulated seconds have passed (scaled by time_scale)."""

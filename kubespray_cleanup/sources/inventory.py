@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from kubespray_cleanup.errors import CloudError
 from kubespray_cleanup.kinds import HANDLERS
@@ -48,7 +49,7 @@ def _auth_failure(exc: BaseException) -> str:
 
     chain: list[BaseException] = [exc]
     while chain[-1].__context__ is not None and len(chain) < 10:
-        chain.append(chain[-1].__context__)  # type: ignore[arg-type]
+        chain.append(chain[-1].__context__)
     text = " ".join(str(e) for e in chain)
     if any(isinstance(e, ks_exc.Unauthorized) for e in chain) or "HTTP 401" in text:
         return "authentication failed (401): check the credentials"
@@ -75,7 +76,7 @@ def _first_line(exc: BaseException) -> str:
 def _has_service(conn: Any, service: str) -> bool:
     try:
         return bool(conn.has_service(_SERVICE_TYPES[service]))
-    except Exception:  # noqa: BLE001 - a broken catalog entry means "not available"
+    except Exception:
         return False
 
 
@@ -97,7 +98,7 @@ def list_inventory(conn: Any, kinds: Iterable[Kind] | None = None, parallel: int
                 resources.extend(future.result())
             except CloudError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - any SDK/HTTP failure while listing
+            except Exception as exc:
                 raise CloudError(f"listing {handler.kind.value}s failed: {_first_line(exc)}") from None
     return Inventory(project_id=str(conn.current_project_id), resources=resources, skipped_kinds=skipped)
 

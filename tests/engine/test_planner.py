@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,7 +13,7 @@ from kubespray_cleanup.planner import BLOCKED, DELETE, DETACH, KEEP, PROTECTED, 
 from kubespray_cleanup.sources.terraform_state import StateFile
 from kubespray_cleanup.synthetic import PROJECT, ROUTER_ID, cluster, inventory, shared
 
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 PROFILE = get_profile("elastx")
 
 
@@ -93,7 +93,7 @@ def test_candidate_depended_on_by_kept_resource_is_blocked_with_reason() -> None
     plan = plan_of(shared(NOW) + leaked + live)
     entry = plan.entries[leaked_sg.key]
     assert entry.decision == BLOCKED
-    assert "4712-k8s" in entry.reason and "live" in entry.reason or "may still run" in entry.reason
+    assert ("4712-k8s" in entry.reason and "live" in entry.reason) or "may still run" in entry.reason
 
 
 def test_other_project_resources_are_protected_even_with_matching_names() -> None:
