@@ -240,6 +240,7 @@ def _build(site: Site, spec: ClusterSpec, project: Project) -> ClusterApply:
 
 def _cidr(apply: ClusterApply) -> str:
     if apply.spec.subnet_cidr:
+        apply.site.used_cidrs.add(apply.spec.subnet_cidr)
         return apply.spec.subnet_cidr
     while True:  # TF_VAR_subnet_cidr="10.$((RANDOM%256)).$((RANDOM%256)).0/24"; a clash would fail the apply
         cidr = f"10.{apply.rng.randrange(256)}.{apply.rng.randrange(256)}.0/24"
