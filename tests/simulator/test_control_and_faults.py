@@ -52,7 +52,7 @@ def test_fault_spec_rejects_unknown_keys_and_bad_rates() -> None:
     """The --faults spec fails with a readable message on typos and impossible probabilities."""
     with pytest.raises(ValueError, match="unknown fault spec key"):
         FaultSpec.parse("oops=1")
-    with pytest.raises(ValueError, match="within 0..1"):
+    with pytest.raises(ValueError, match=r"within 0\.\.1"):
         FaultSpec.parse("500=0.8,503=0.8")
     assert FaultSpec.parse("rate=0.05,seed=3").rates["drop"] == pytest.approx(0.01)
 
