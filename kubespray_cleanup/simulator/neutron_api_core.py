@@ -23,14 +23,14 @@ from kubespray_cleanup.simulator.neutron_model import (
     update_port,
 )
 from kubespray_cleanup.simulator.neutron_query import (
-    bulk_bodies,
-    created,
     fetch,
     forbid_admin_only,
-    list_response,
+    list_handler,
     one,
     owner_for_create,
+    post_handler,
     resource_body,
+    show_handler,
     visible,
 )
 from kubespray_cleanup.simulator.store import Record
@@ -71,30 +71,17 @@ def _subset(body: dict[str, Any], skip: tuple[str, ...]) -> dict[str, Any]:
 
 
 # --- networks --------------------------------------------------------------------
-def list_networks(ctx: Ctx) -> Response:
-    return list_response(ctx, "networks", ctx.store.iter("networks"))
-
-
-def show_network(ctx: Ctx, network_id: str) -> Response:
-    return one(ctx, "networks", fetch(ctx, "networks", network_id))
-
-
-def post_networks(ctx: Ctx) -> Response:
-    bodies, bulk = bulk_bodies(ctx, "networks")
-    made: list[Record] = []
-    for body in bodies:
-        check_attrs(body, NETWORK_CREATE)
-        forbid_admin_only(ctx, "create_network", body, _NET_ADMIN_ONLY)
-        if body.get("shared"):
-            forbid_admin_only(ctx, "create_network", body, ("shared",))
-        pid = owner_for_create(ctx, body)
-        quota.check(ctx.store, pid, "network")
-        extra = _subset(body, ("name", "project_id", "tenant_id", "shared", "router:external", "mtu"))
-        made.append(create_network(ctx.store, pid, str(body.get("name", "")),
-                                   external=bool(body.get("router:external", False)),
-                                   shared=bool(body.get("shared", False)), mtu=int(body.get("mtu", 1450)),
-                                   **extra))
-    return created(ctx, "networks", made, bulk)
+def _create_network(ctx: Ctx, body: dict[str, Any]) -> Record:
+    check_attrs(body, NETWORK_CREATE)
+    forbid_admin_only(ctx, "create_network", body, _NET_ADMIN_ONLY)
+    if body.get("shared"):
+        forbid_admin_only(ctx, "create_network", body, ("shared",))
+    pid = owner_for_create(ctx, body)
+    quota.check(ctx.store, pid, "network")
+    extra = _subset(body, ("name", "project_id", "tenant_id", "shared", "router:external", "mtu"))
+    return create_network(ctx.store, pid, str(body.get("name", "")),
+                          external=bool(body.get("router:external", False)),
+                          shared=bool(body.get("shared", False)), mtu=int(body.get("mtu", 1450)), **extra)
 
 
 def put_network(ctx: Ctx, network_id: str) -> Response:
@@ -119,19 +106,6 @@ def delete_network(ctx: Ctx, network_id: str) -> Response:
 
 
 # --- subnets ---------------------------------------------------------------------
-def list_subnets(ctx: Ctx) -> Response:
-    return list_response(ctx, "subnets", ctx.store.iter("subnets"))
-
-
-def show_subnet(ctx: Ctx, subnet_id: str) -> Response:
-    return one(ctx, "subnets", fetch(ctx, "subnets", subnet_id))
-
-
-def post_subnets(ctx: Ctx) -> Response:
-    bodies, bulk = bulk_bodies(ctx, "subnets")
-    return created(ctx, "subnets", [_create_subnet(ctx, body) for body in bodies], bulk)
-
-
 def _create_subnet(ctx: Ctx, body: dict[str, Any]) -> Record:
     check_attrs(body, SUBNET_CREATE)
     net_id = str(body.get("network_id", ""))
@@ -200,19 +174,6 @@ def delete_subnet(ctx: Ctx, subnet_id: str) -> Response:
 
 
 # --- ports -----------------------------------------------------------------------
-def list_ports(ctx: Ctx) -> Response:
-    return list_response(ctx, "ports", ctx.store.iter("ports"))
-
-
-def show_port(ctx: Ctx, port_id: str) -> Response:
-    return one(ctx, "ports", fetch(ctx, "ports", port_id))
-
-
-def post_ports(ctx: Ctx) -> Response:
-    bodies, bulk = bulk_bodies(ctx, "ports")
-    return created(ctx, "ports", [_create_port(ctx, body) for body in bodies], bulk)
-
-
 def _create_port(ctx: Ctx, body: dict[str, Any]) -> Record:
     check_attrs(body, PORT_CREATE)
     forbid_admin_only(ctx, "create_port", body, ("binding:host_id", "binding:profile"))
@@ -284,16 +245,16 @@ def check_port_deletable(ctx: Ctx, port: Record) -> None:
 
 def register(routes: Routes) -> None:
     base = "/network/v2.0"
-    for collection, lister, poster in (("networks", list_networks, post_networks),
-                                       ("subnets", list_subnets, post_subnets), ("ports", list_ports, post_ports)):
-        routes.add("GET", f"{base}/{collection}", lister)
-        routes.add("POST", f"{base}/{collection}", poster)
-    routes.add("GET", f"{base}/networks/<network_id>", show_network)
+    for collection, create_one in (("networks", _create_network), ("subnets", _create_subnet),
+                                   ("ports", _create_port)):
+        routes.add("GET", f"{base}/{collection}", list_handler(collection))
+        routes.add("POST", f"{base}/{collection}", post_handler(collection, create_one))
+    routes.add("GET", f"{base}/networks/<network_id>", show_handler("networks"))
     routes.add("PUT", f"{base}/networks/<network_id>", put_network)
     routes.add("DELETE", f"{base}/networks/<network_id>", delete_network)
-    routes.add("GET", f"{base}/subnets/<subnet_id>", show_subnet)
+    routes.add("GET", f"{base}/subnets/<subnet_id>", show_handler("subnets"))
     routes.add("PUT", f"{base}/subnets/<subnet_id>", put_subnet)
     routes.add("DELETE", f"{base}/subnets/<subnet_id>", delete_subnet)
-    routes.add("GET", f"{base}/ports/<port_id>", show_port)
+    routes.add("GET", f"{base}/ports/<port_id>", show_handler("ports"))
     routes.add("PUT", f"{base}/ports/<port_id>", put_port)
     routes.add("DELETE", f"{base}/ports/<port_id>", delete_port)

@@ -27,10 +27,12 @@ from kubespray_cleanup.simulator.neutron_query import (
     created,
     fetch,
     forbid_admin_only,
-    list_response,
+    list_handler,
     one,
     owner_for_create,
+    post_handler,
     resource_body,
+    show_handler,
     visible,
 )
 from kubespray_cleanup.simulator.store import Record, public
@@ -53,14 +55,6 @@ TRUNK_UPDATE = frozenset(("name", "description", "admin_state_up", "tags"))
 
 
 # --- routers -----------------------------------------------------------------------
-def list_routers(ctx: Ctx) -> Response:
-    return list_response(ctx, "routers", ctx.store.iter("routers"))
-
-
-def show_router(ctx: Ctx, router_id: str) -> Response:
-    return one(ctx, "routers", fetch(ctx, "routers", router_id))
-
-
 def _gateway_network(ctx: Ctx, info: Any) -> None:
     if isinstance(info, dict) and info.get("network_id"):
         net = ctx.store.get("networks", str(info["network_id"]))
@@ -189,14 +183,6 @@ def put_remove_interface(ctx: Ctx, router_id: str) -> Response:
 
 
 # --- floating IPs ----------------------------------------------------------------------
-def list_fips(ctx: Ctx) -> Response:
-    return list_response(ctx, "floatingips", ctx.store.iter("floating_ips"))
-
-
-def show_fip(ctx: Ctx, fip_id: str) -> Response:
-    return one(ctx, "floatingips", fetch(ctx, "floatingips", fip_id))
-
-
 def _fip_port_visible(ctx: Ctx, port_id: Any, project_id: str) -> str | None:
     if not port_id:
         return None
@@ -204,11 +190,6 @@ def _fip_port_visible(ctx: Ctx, port_id: Any, project_id: str) -> str | None:
     if port is None or not (ctx.is_admin or port["project_id"] == project_id):
         raise neutron_error(404, "PortNotFound", f"Port {port_id} could not be found.")
     return str(port_id)
-
-
-def post_fips(ctx: Ctx) -> Response:
-    bodies, bulk = bulk_bodies(ctx, "floatingips")
-    return created(ctx, "floatingips", [_create_fip(ctx, body) for body in bodies], bulk)
 
 
 def _create_fip(ctx: Ctx, body: dict[str, Any]) -> Record:
@@ -249,14 +230,6 @@ def delete_fip(ctx: Ctx, fip_id: str) -> Response:
 
 
 # --- trunks ---------------------------------------------------------------------------
-def list_trunks(ctx: Ctx) -> Response:
-    return list_response(ctx, "trunks", ctx.store.iter("trunks"))
-
-
-def show_trunk(ctx: Ctx, trunk_id: str) -> Response:
-    return one(ctx, "trunks", fetch(ctx, "trunks", trunk_id))
-
-
 def _trunk_of(ctx: Ctx, port_id: str) -> Record | None:
     return next((t for t in ctx.store.iter("trunks") if t["port_id"] == port_id
                  or any(sp["port_id"] == port_id for sp in t.get("sub_ports") or [])), None)
@@ -350,14 +323,14 @@ def get_subports(ctx: Ctx, trunk_id: str) -> Response:
 
 def register(routes: Routes) -> None:
     base = "/network/v2.0"
-    for collection, arg, lister, poster, shower, putter, deleter in (
-        ("routers", "router_id", list_routers, post_routers, show_router, put_router, delete_router),
-        ("floatingips", "fip_id", list_fips, post_fips, show_fip, put_fip, delete_fip),
-        ("trunks", "trunk_id", list_trunks, post_trunks, show_trunk, put_trunk, delete_trunk),
+    for collection, arg, poster, putter, deleter in (
+        ("routers", "router_id", post_routers, put_router, delete_router),
+        ("floatingips", "fip_id", post_handler("floatingips", _create_fip), put_fip, delete_fip),
+        ("trunks", "trunk_id", post_trunks, put_trunk, delete_trunk),
     ):
-        routes.add("GET", f"{base}/{collection}", lister)
+        routes.add("GET", f"{base}/{collection}", list_handler(collection))
         routes.add("POST", f"{base}/{collection}", poster)
-        routes.add("GET", f"{base}/{collection}/<{arg}>", shower)
+        routes.add("GET", f"{base}/{collection}/<{arg}>", show_handler(collection))
         routes.add("PUT", f"{base}/{collection}/<{arg}>", putter)
         routes.add("DELETE", f"{base}/{collection}/<{arg}>", deleter)
     routes.add("PUT", f"{base}/routers/<router_id>/add_router_interface", put_add_interface)

@@ -20,10 +20,13 @@ from kubespray_cleanup.simulator.neutron_query import (
     bulk_bodies,
     created,
     fetch,
+    list_handler,
     list_response,
     one,
     owner_for_create,
+    post_handler,
     resource_body,
+    show_handler,
 )
 from kubespray_cleanup.simulator.store import Record
 
@@ -49,10 +52,6 @@ def list_security_groups(ctx: Ctx) -> Response:
     if ctx.project_id:
         ensure_default_security_group(ctx.store, ctx.project_id)
     return list_response(ctx, "security-groups", ctx.store.iter("security_groups"))
-
-
-def show_security_group(ctx: Ctx, sg_id: str) -> Response:
-    return one(ctx, "security-groups", fetch(ctx, "security-groups", sg_id))
 
 
 def post_security_groups(ctx: Ctx) -> Response:
@@ -95,19 +94,6 @@ def delete_security_group(ctx: Ctx, sg_id: str) -> Response:
 
 
 # --- rules -----------------------------------------------------------------------
-def list_rules(ctx: Ctx) -> Response:
-    return list_response(ctx, "security-group-rules", ctx.store.iter("security_group_rules"))
-
-
-def show_rule(ctx: Ctx, rule_id: str) -> Response:
-    return one(ctx, "security-group-rules", fetch(ctx, "security-group-rules", rule_id))
-
-
-def post_rules(ctx: Ctx) -> Response:
-    bodies, bulk = bulk_bodies(ctx, "security-group-rules")
-    return created(ctx, "security-group-rules", [_create_rule(ctx, body) for body in bodies], bulk)
-
-
 def _visible_group(ctx: Ctx, sg_id: str) -> Record:
     sg = ctx.store.get("security_groups", sg_id)
     if sg is None or not (ctx.is_admin or sg["project_id"] == ctx.project_id or sg.get("shared")):
@@ -170,10 +156,11 @@ def register(routes: Routes) -> None:
     base = "/network/v2.0"
     routes.add("GET", f"{base}/security-groups", list_security_groups)
     routes.add("POST", f"{base}/security-groups", post_security_groups)
-    routes.add("GET", f"{base}/security-groups/<sg_id>", show_security_group)
+    routes.add("GET", f"{base}/security-groups/<sg_id>", show_handler("security-groups"))
     routes.add("PUT", f"{base}/security-groups/<sg_id>", put_security_group)
     routes.add("DELETE", f"{base}/security-groups/<sg_id>", delete_security_group)
-    routes.add("GET", f"{base}/security-group-rules", list_rules)
-    routes.add("POST", f"{base}/security-group-rules", post_rules)
-    routes.add("GET", f"{base}/security-group-rules/<rule_id>", show_rule)
+    rules = "security-group-rules"
+    routes.add("GET", f"{base}/{rules}", list_handler(rules))
+    routes.add("POST", f"{base}/{rules}", post_handler(rules, _create_rule))
+    routes.add("GET", f"{base}/{rules}/<rule_id>", show_handler(rules))
     routes.add("DELETE", f"{base}/security-group-rules/<rule_id>", delete_rule)

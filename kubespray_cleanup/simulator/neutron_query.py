@@ -315,3 +315,32 @@ def forbid_admin_only(ctx: Ctx, action: str, body: dict[str, Any], keys: Iterabl
         if key in body and not ctx.is_admin:
             raise neutron_error(403, "PolicyNotAuthorized",
                                 f"(rule:{action} and rule:{action}:{key}) is disallowed by policy")
+
+
+def list_handler(collection: str) -> Callable[..., Response]:
+    """GET on a collection: every record of its table the caller may see, filtered and paginated."""
+
+    def handler(ctx: Ctx) -> Response:
+        return list_response(ctx, collection, ctx.store.iter(KINDS[collection][0]))
+
+    return handler
+
+
+def show_handler(collection: str) -> Callable[..., Response]:
+    """GET on one member; the route's single path argument is its id."""
+
+    def handler(ctx: Ctx, **path: str) -> Response:
+        (rid,) = path.values()
+        return one(ctx, collection, fetch(ctx, collection, rid))
+
+    return handler
+
+
+def post_handler(collection: str, create_one: Callable[[Ctx, dict[str, Any]], Record]) -> Callable[..., Response]:
+    """POST on a collection, single or bulk, each body made by ``create_one``."""
+
+    def handler(ctx: Ctx) -> Response:
+        bodies, bulk = bulk_bodies(ctx, collection)
+        return created(ctx, collection, [create_one(ctx, body) for body in bodies], bulk)
+
+    return handler
