@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kubespray_cleanup.simulator.http import ApiError, cinder_fault
-from kubespray_cleanup.simulator.nova_common import ApiVersions, at_least, next_link, page, project_of, truthy
+from kubespray_cleanup.simulator.nova_common import ApiVersions, at_least, paged_listing, project_of, truthy
 from kubespray_cleanup.simulator.store import Record
 
 if TYPE_CHECKING:
@@ -98,11 +98,8 @@ def select(ctx: Ctx, rows: list[Record], resource: str) -> list[Record]:
 
 def listing(ctx: Ctx, project_id: str, rows: list[Record], collection: str, path: str,
             render: Callable[[Record], Record], missing: Callable[[str], ApiError]) -> Record:
-    chunk, full = page(ctx, rows, key=lambda r: str(r["id"]), marker_missing=missing)
-    body: Record = {collection: [render(r) for r in chunk]}
-    if full and chunk:
-        url = ctx.url("block-storage", f"/v3/{project_id}/{path}")
-        body[f"{collection}_links"] = next_link(ctx, url, str(chunk[-1]["id"]))
+    body = paged_listing(ctx, rows, collection, ctx.url("block-storage", f"/v3/{project_id}/{path}"), render,
+                         missing)
     if mv(ctx, "3.45") and truthy(ctx.request.args.get("with_count")):
         body["count"] = len(rows)
     return body

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from kubespray_cleanup.simulator import nova_model
 from kubespray_cleanup.simulator.http import ApiError, empty, json_response, nova_fault
-from kubespray_cleanup.simulator.nova_common import next_link, page, policy_forbidden, project_of, truthy
+from kubespray_cleanup.simulator.nova_common import paged_listing, policy_forbidden, project_of, truthy
 from kubespray_cleanup.simulator.nova_view import COMPUTE, flavor, mv, server_basic, server_detail
 from kubespray_cleanup.simulator.store import Record
 
@@ -181,13 +181,11 @@ def _list(ctx: Ctx, detail: bool) -> Response:
         rows = [s for s in rows if project_of(s) == project]
     for test in _filters(ctx):
         rows = [s for s in rows if test(s)]
-    chunk, full = page(ctx, rows, key=lambda s: str(s["id"]),
-                       marker_missing=lambda m: nova_fault(400, f"marker [{m}] not found"))
-    body: Record = {"servers": [server_detail(ctx, s) if detail else server_basic(ctx, s) for s in chunk]}
-    if full and chunk:
-        path = "/v2.1/servers/detail" if detail else "/v2.1/servers"
-        body["servers_links"] = next_link(ctx, ctx.url("compute", path), str(chunk[-1]["id"]))
-    return json_response(body)
+    path = "/v2.1/servers/detail" if detail else "/v2.1/servers"
+    return json_response(paged_listing(
+        ctx, rows, "servers", ctx.url("compute", path),
+        lambda s: server_detail(ctx, s) if detail else server_basic(ctx, s),
+        lambda m: nova_fault(400, f"marker [{m}] not found")))
 
 
 def list_servers(ctx: Ctx) -> Response:
@@ -348,13 +346,10 @@ def server_action(ctx: Ctx, server_id: str) -> Response:
 # --- flavors ---------------------------------------------------------------------------------------
 def _flavors(ctx: Ctx, detail: bool) -> Response:
     rows = [f for f in ctx.store.iter("flavors") if f.get("os-flavor-access:is_public", True) or ctx.is_admin]
-    chunk, full = page(ctx, rows, key=lambda f: str(f["id"]),
-                       marker_missing=lambda m: nova_fault(400, f"Marker {m} could not be found."))
-    body: Record = {"flavors": [flavor(ctx, f, detail=detail) for f in chunk]}
-    if full and chunk:
-        path = "/v2.1/flavors/detail" if detail else "/v2.1/flavors"
-        body["flavors_links"] = next_link(ctx, ctx.url("compute", path), str(chunk[-1]["id"]))
-    return json_response(body)
+    path = "/v2.1/flavors/detail" if detail else "/v2.1/flavors"
+    return json_response(paged_listing(ctx, rows, "flavors", ctx.url("compute", path),
+                                       lambda f: flavor(ctx, f, detail=detail),
+                                       lambda m: nova_fault(400, f"Marker {m} could not be found.")))
 
 
 def list_flavors(ctx: Ctx) -> Response:

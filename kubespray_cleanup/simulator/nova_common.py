@@ -141,6 +141,16 @@ def page(ctx: Ctx, rows: Sequence[Record], *, key: Callable[[Record], str],
     return chunk, bool(limit) and len(chunk) == limit
 
 
+def paged_listing(ctx: Ctx, rows: Sequence[Record], collection: str, url: str,
+                  render: Callable[[Record], Record], marker_missing: Callable[[str], ApiError]) -> Record:
+    """``{collection: [...], collection_links: [next]}`` for one page of ``rows`` ordered by id."""
+    chunk, full = page(ctx, rows, key=lambda r: str(r["id"]), marker_missing=marker_missing)
+    body: Record = {collection: [render(r) for r in chunk]}
+    if full and chunk:
+        body[f"{collection}_links"] = next_link(ctx, url, str(chunk[-1]["id"]))
+    return body
+
+
 def next_link(ctx: Ctx, base_url: str, marker: str) -> list[dict[str, str]]:
     """``[{"rel": "next", "href": ...}]`` with the request's query and the new marker."""
     params = sorted((k, v) for k, v in ctx.request.args.items(multi=True) if k != "marker")
