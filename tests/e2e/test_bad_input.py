@@ -20,6 +20,13 @@ def _one_line_error(result: object) -> str:
     return errors[0]
 
 
+def _set_auth(st: Stage, key: str, value: str) -> None:
+    """Change one auth field of the elastx cloud in the stage's clouds.yaml."""
+    doc = yaml.safe_load(st.clouds.read_text())
+    doc["clouds"]["elastx"]["auth"][key] = value
+    st.clouds.write_text(yaml.safe_dump(doc))
+
+
 @pytest.mark.parametrize("content, reason", [
     ("{not json", "JSON"),
     ('{"version": 4, "resources": [', "truncated"),
@@ -57,9 +64,7 @@ def test_missing_cloud_is_a_cloud_error(stage: Callable[..., Stage]) -> None:
 def test_wrong_password_is_a_cloud_error(stage: Callable[..., Stage], tmp_path: Path) -> None:
     """Keystone answers 401: exit 4, and the password is not echoed."""
     st = stage("demo")
-    doc = yaml.safe_load(st.clouds.read_text())
-    doc["clouds"]["elastx"]["auth"]["password"] = "wrong-secret-123"
-    st.clouds.write_text(yaml.safe_dump(doc))
+    _set_auth(st, "password", "wrong-secret-123")
     result = st.run("--project", "elastx", *FAST)
     assert result.exit_code == ExitCode.CLOUD
     assert "wrong-secret-123" not in result.output
@@ -69,9 +74,7 @@ def test_wrong_password_is_a_cloud_error(stage: Callable[..., Stage], tmp_path: 
 def test_unreachable_endpoint_is_a_cloud_error(stage: Callable[..., Stage]) -> None:
     """Nothing listens at the auth URL: exit 4."""
     st = stage("demo")
-    doc = yaml.safe_load(st.clouds.read_text())
-    doc["clouds"]["elastx"]["auth"]["auth_url"] = "http://127.0.0.1:9/identity/v3"
-    st.clouds.write_text(yaml.safe_dump(doc))
+    _set_auth(st, "auth_url", "http://127.0.0.1:9/identity/v3")
     result = st.run("--project", "elastx", *FAST)
     assert result.exit_code == ExitCode.CLOUD
     _one_line_error(result)

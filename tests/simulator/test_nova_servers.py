@@ -10,20 +10,7 @@ import pytest
 from openstack import exceptions
 
 from kubespray_cleanup.simulator.server import SimulatorServer
-
-
-def _network(conn: Any, name: str = "net") -> tuple[Any, Any]:
-    net = conn.network.create_network(name=name)
-    subnet = conn.network.create_subnet(network_id=net.id, cidr="10.1.0.0/24", ip_version=4, name=f"{name}-sub")
-    return net, subnet
-
-
-def _boot(conn: Any, name: str, networks: list[dict[str, str]], **kwargs: Any) -> Any:
-    flavor = next(iter(conn.compute.flavors()))
-    image = next(iter(conn.image.images()))
-    server = conn.compute.create_server(name=name, flavor_id=flavor.id, image_id=image.id, networks=networks,
-                                        **kwargs)
-    return conn.compute.wait_for_server(server, interval=0.02, wait=10)
+from tests.simulator.compute_helpers import boot, make_network
 
 
 def _wait(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -45,10 +32,10 @@ def test_compute_discovery_advertises_microversions_2_1_to_2_96(elastx: Any) -> 
 
 def test_server_create_builds_then_active_with_ports_addresses_and_sg_names(elastx: Any) -> None:
     """POST /servers answers 202 in BUILD; ACTIVE shows addresses and SG names resolved from ports."""
-    net, _ = _network(elastx)
+    net, _ = make_network(elastx)
     sg = elastx.network.create_security_group(name="web")
     port = elastx.network.create_port(network_id=net.id, security_group_ids=[sg.id], name="pre")
-    server = _boot(elastx, "vm1", [{"uuid": net.id}, {"port": port.id}])
+    server = boot(elastx, "vm1", [{"uuid": net.id}, {"port": port.id}])
     assert server.status == "ACTIVE" and server.task_state is None and server.vm_state == "active"
     assert sorted(g["name"] for g in server.security_groups) == ["default", "web"]
     assert [a["OS-EXT-IPS:type"] for a in server.addresses["net"]] == ["fixed", "fixed"]
@@ -60,8 +47,8 @@ def test_server_create_builds_then_active_with_ports_addresses_and_sg_names(elas
 
 def test_server_delete_locked_by_non_admin_is_409_instance_locked(elastx: Any, admin: Any) -> None:
     """V1: DELETE of a locked server by a non-admin -> 409 conflictingRequest "Instance {uuid} is locked"."""
-    net, _ = _network(elastx)
-    server = _boot(elastx, "locked", [{"uuid": net.id}])
+    net, _ = make_network(elastx)
+    server = boot(elastx, "locked", [{"uuid": net.id}])
     elastx.compute.lock_server(server)
     with pytest.raises(exceptions.ConflictException) as err:
         elastx.compute.delete_server(server, ignore_missing=False)
@@ -88,8 +75,8 @@ def test_server_missing_is_404_instance_not_found(elastx: Any) -> None:
 
 def test_server_of_another_project_is_404(elastx: Any, other: Any) -> None:
     """Isolation: another project's server id answers Nova's 404 on GET and DELETE."""
-    net, _ = _network(elastx)
-    server = _boot(elastx, "mine", [{"uuid": net.id}])
+    net, _ = make_network(elastx)
+    server = boot(elastx, "mine", [{"uuid": net.id}])
     with pytest.raises(exceptions.NotFoundException) as err:
         other.compute.delete_server(server.id, ignore_missing=False)
     assert err.value.details == f"Instance {server.id} could not be found."
@@ -99,8 +86,8 @@ def test_server_of_another_project_is_404(elastx: Any, other: Any) -> None:
 def test_server_delete_is_async_task_state_deleting_then_404(make_sim: Callable[..., SimulatorServer]) -> None:
     """DELETE -> 204; task_state 'deleting' while status keeps ACTIVE; then 404."""
     conn = make_sim("empty", latency="fast", time_scale=4).connect("elastx")
-    net, _ = _network(conn)
-    server = _boot(conn, "slow", [{"uuid": net.id}])
+    net, _ = make_network(conn)
+    server = boot(conn, "slow", [{"uuid": net.id}])
     conn.compute.delete_server(server)
     during = conn.compute.get_server(server.id)
     assert (during.status, during.task_state) == ("ACTIVE", "deleting")
@@ -111,9 +98,9 @@ def test_server_delete_is_async_task_state_deleting_then_404(make_sim: Callable[
 
 def test_server_delete_removes_nova_ports_and_unbinds_precreated_ports(elastx: Any) -> None:
     """Nova-made ports are deleted; pre-created ports survive unbound and still block subnet/network delete."""
-    net, subnet = _network(elastx)
+    net, subnet = make_network(elastx)
     pre = elastx.network.create_port(network_id=net.id, name="pre")
-    server = _boot(elastx, "vm", [{"uuid": net.id}, {"port": pre.id}])
+    server = boot(elastx, "vm", [{"uuid": net.id}, {"port": pre.id}])
     made = [p.id for p in elastx.network.ports(device_id=server.id) if p.id != pre.id]
     elastx.compute.delete_server(server)
     elastx.compute.wait_for_delete(server, interval=0.02, wait=10)
@@ -130,11 +117,11 @@ def test_server_delete_removes_nova_ports_and_unbinds_precreated_ports(elastx: A
 
 def test_server_delete_detaches_volumes_and_deletes_delete_on_termination_ones(elastx: Any) -> None:
     """Attached volumes become available; a delete_on_termination boot volume is deleted."""
-    net, _ = _network(elastx)
+    net, _ = make_network(elastx)
     image = next(iter(elastx.image.images()))
     bdm = [{"boot_index": 0, "uuid": image.id, "source_type": "image", "destination_type": "volume",
             "volume_size": 3, "delete_on_termination": True}]
-    server = _boot(elastx, "bfv", [{"uuid": net.id}], block_device_mapping=bdm)
+    server = boot(elastx, "bfv", [{"uuid": net.id}], block_device_mapping=bdm)
     data = elastx.block_storage.create_volume(size=1, name="data")
     elastx.block_storage.wait_for_status(data, "available", interval=0.02, wait=10)
     elastx.compute.create_volume_attachment(server, data)
@@ -151,9 +138,9 @@ def test_server_delete_detaches_volumes_and_deletes_delete_on_termination_ones(e
 
 def test_server_delete_drops_server_group_membership(elastx: Any) -> None:
     """Deleted servers stop being listed as server-group members; members never block anything."""
-    net, _ = _network(elastx)
+    net, _ = make_network(elastx)
     group = elastx.compute.create_server_group(name="grp", policy="anti-affinity")
-    server = _boot(elastx, "member", [{"uuid": net.id}], scheduler_hints={"group": group.id})
+    server = boot(elastx, "member", [{"uuid": net.id}], scheduler_hints={"group": group.id})
     assert elastx.compute.get_server_group(group.id).member_ids == [server.id]
     elastx.compute.delete_server(server)
     elastx.compute.wait_for_delete(server, interval=0.02, wait=10)
@@ -163,8 +150,8 @@ def test_server_delete_drops_server_group_membership(elastx: Any) -> None:
 def test_stuck_server_delete_never_finishes_until_admin_force_delete(sim: SimulatorServer, elastx: Any,
                                                                      admin: Any) -> None:
     """``_stuck_delete``: task_state stays 'deleting'; only an admin forceDelete removes the server."""
-    net, _ = _network(elastx)
-    server = _boot(elastx, "stuck", [{"uuid": net.id}])
+    net, _ = make_network(elastx)
+    server = boot(elastx, "stuck", [{"uuid": net.id}])
     with sim.store.lock:
         sim.store.get("servers", server.id)["_stuck_delete"] = True
     elastx.compute.delete_server(server)
@@ -177,8 +164,8 @@ def test_stuck_server_delete_never_finishes_until_admin_force_delete(sim: Simula
 
 def test_error_server_is_deleted_normally(elastx: Any, admin: Any) -> None:
     """A server reset to ERROR (os-resetState, admin) deletes like any other."""
-    net, _ = _network(elastx)
-    server = _boot(elastx, "broken", [{"uuid": net.id}])
+    net, _ = make_network(elastx)
+    server = boot(elastx, "broken", [{"uuid": net.id}])
     admin.compute.reset_server_state(server.id, "error")
     assert elastx.compute.get_server(server.id).status == "ERROR"
     elastx.compute.delete_server(server)
@@ -187,8 +174,8 @@ def test_error_server_is_deleted_normally(elastx: Any, admin: Any) -> None:
 
 def test_reset_state_by_non_admin_is_403(elastx: Any) -> None:
     """os-resetState is admin-only: 403 forbidden with the policy name."""
-    net, _ = _network(elastx)
-    server = _boot(elastx, "vm", [{"uuid": net.id}])
+    net, _ = make_network(elastx)
+    server = boot(elastx, "vm", [{"uuid": net.id}])
     with pytest.raises(exceptions.ForbiddenException) as err:
         elastx.compute.reset_server_state(server, "error")
     assert err.value.details == "Policy doesn't allow os_compute_api:os-admin-actions:reset_state to be performed."
@@ -197,7 +184,7 @@ def test_reset_state_by_non_admin_is_403(elastx: Any) -> None:
 def test_force_delete_removes_server_at_once(make_sim: Callable[..., SimulatorServer]) -> None:
     """forceDelete (202) skips the asynchronous delete: the next GET is already 404."""
     conn = make_sim("empty", latency="fast", time_scale=1).connect("elastx")
-    net, _ = _network(conn)
+    net, _ = make_network(conn)
     server = conn.compute.create_server(name="f", flavor_id=next(iter(conn.compute.flavors())).id,
                                         image_id=next(iter(conn.image.images())).id, networks=[{"uuid": net.id}])
     conn.compute.delete_server(server, force=True)
@@ -207,10 +194,10 @@ def test_force_delete_removes_server_at_once(make_sim: Callable[..., SimulatorSe
 
 def test_non_admin_all_tenants_is_403_and_admin_lists_every_project(elastx: Any, other: Any, admin: Any) -> None:
     """all_tenants: 403 for a project user; admin sees every project only when asking for it."""
-    net, _ = _network(elastx)
-    mine = _boot(elastx, "a", [{"uuid": net.id}])
-    net2, _ = _network(other, "net2")
-    theirs = _boot(other, "b", [{"uuid": net2.id}])
+    net, _ = make_network(elastx)
+    mine = boot(elastx, "a", [{"uuid": net.id}])
+    net2, _ = make_network(other, "net2")
+    theirs = boot(other, "b", [{"uuid": net2.id}])
     with pytest.raises(exceptions.ForbiddenException) as err:
         list(elastx.compute.servers(all_projects=True))
     assert err.value.details == "Policy doesn't allow os_compute_api:servers:detail:get_all_tenants to be performed."
