@@ -12,7 +12,7 @@ import structlog
 
 from kubespray_cleanup.config import Profile
 from kubespray_cleanup.errors import ExitCode, StateError
-from kubespray_cleanup.executor import Executor, ExecutorOptions, Outcome, RunResult
+from kubespray_cleanup.executor import ExecutorOptions, RunResult
 from kubespray_cleanup.planner import ACTIONS, Options, Plan, make_plan, now_utc
 from kubespray_cleanup.sources.terraform_state import StateFile
 
@@ -77,12 +77,6 @@ def plan_run(conn: Any, settings: RunSettings, states: list[StateFile], warnings
     plan = make_plan(inventory.resources, states, settings.profile, inventory.project_id, options, warnings)
     log.info("plan_made", resources=len(plan.entries), **{k: v for k, v in sorted(plan.by_decision().items())})
     return plan
-
-
-def execute(conn: Any, plan: Plan, settings: RunSettings,
-            on_progress: Callable[[Outcome], None] | None = None) -> tuple[RunResult, Executor]:
-    executor = Executor(conn, plan, settings.executor, on_progress=on_progress)
-    return executor.run(), executor
 
 
 def exit_code_for(plan: Plan, result: RunResult | None) -> ExitCode:

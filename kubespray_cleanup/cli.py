@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import sys
-from pathlib import Path
 from typing import Any, NoReturn
 
 import click
@@ -149,17 +146,3 @@ def serve(**opts: Any) -> None:
     from kubespray_cleanup.simulator.cli import serve as serve_simulator
 
     serve_simulator(**opts)
-
-
-def install_signal_handlers(on_signal: Any) -> None:
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, on_signal)
-
-
-def is_interactive() -> bool:
-    return sys.stdin.isatty() and not os.environ.get("CI")
-
-
-def write_file(path: str, text: str) -> None:
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(text)

@@ -24,6 +24,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -82,27 +83,17 @@ class Profile:
     state_max_age: timedelta = timedelta(hours=3)
     orphan_floating_ips: bool = True
 
-    def compiled(self) -> dict[Kind, tuple[re.Pattern[str], ...]]:
-        return {kind: tuple(re.compile(p) for p in pats) for kind, pats in self.owner_patterns.items()}
+    @cached_property
+    def _patterns(self) -> dict[Kind, tuple[re.Pattern[str], ...]]:
+        return {kind: tuple(re.compile(p) for p in self.owner_patterns.get(kind, ())) for kind in Kind}
 
     def owner_of_name(self, kind: Kind, name: str) -> str | None:
         """The owner (CI job id) a resource name carries, or None when it is not CI-made by name."""
-        for pattern in _compiled_patterns(self)[kind]:
+        for pattern in self._patterns[kind]:
             match = pattern.match(name or "")
             if match:
                 return match.group("owner")
         return None
-
-
-_PATTERN_CACHE: dict[int, dict[Kind, tuple[re.Pattern[str], ...]]] = {}
-
-
-def _compiled_patterns(profile: Profile) -> dict[Kind, tuple[re.Pattern[str], ...]]:
-    key = id(profile.owner_patterns)
-    if key not in _PATTERN_CACHE:
-        compiled = profile.compiled()
-        _PATTERN_CACHE[key] = {kind: compiled.get(kind, ()) for kind in Kind}
-    return _PATTERN_CACHE[key]
 
 
 BUILTIN_PROFILES: dict[str, Profile] = {

@@ -163,24 +163,11 @@ def _state_ownership(states: list[StateFile], profile: Profile, idx: Index) -> d
     """Node key -> (state that holds it, that state's owner by the names it contains)."""
     result: dict[str, tuple[StateFile, str | None]] = {}
     for state in states:
-        votes: Counter[str] = Counter()
+        owner = _owner_of_state(state, profile)
         for entry in state.entries:
-            if entry.kind is not None:
-                owner = profile.owner_of_name(entry.kind, entry.name)
-                if owner:
-                    votes[owner] += 1
-        owner = votes.most_common(1)[0][0] if votes else None
-        for entry in state.entries:
-            if entry.kind is None or not entry.id:
-                continue
-            for key in _state_keys(entry.kind, entry.id):
-                if key in idx.by_key:
-                    result[key] = (state, owner)
+            if entry.kind is not None and entry.id and node_key(entry.kind, entry.id) in idx.by_key:
+                result[node_key(entry.kind, entry.id)] = (state, owner)
     return result
-
-
-def _state_keys(kind: Kind, rid: str) -> list[str]:
-    return [node_key(kind, rid)]
 
 
 def _state_relations(states: list[StateFile], idx: Index) -> list[Relation]:
@@ -229,8 +216,7 @@ def _owner_by_relation(res: Resource, idx: Index, graph: nx.DiGraph, owners: dic
     elif res.kind is Kind.FLOATING_IP:
         port_id = attrs.get("port_id")
         candidates.append(node_key(Kind.PORT, str(port_id)) if port_id else None)
-        lb = next((lb for lb in idx.by_kind[Kind.LOAD_BALANCER] if port_id and lb.attrs.get("vip_port_id") == port_id),
-                  None)
+        lb = idx.load_balancers_by_vip_port.get(str(port_id)) if port_id else None
         candidates.append(lb.key if lb else None)
     elif res.kind in (Kind.VOLUME, Kind.SERVER_GROUP, Kind.SNAPSHOT):
         candidates += list(graph.predecessors(res.key)) + list(graph.successors(res.key))
@@ -248,7 +234,7 @@ def _live_owners(states: list[StateFile], state_owner: dict[str, tuple[StateFile
     summaries = []
     held = Counter(state.source for state, _ in state_owner.values())
     for state in states:
-        owner = next((o for s, o in state_owner.values() if s is state), None) or _owner_of_state(state, profile)
+        owner = _owner_of_state(state, profile)
         why = _state_liveness(state, options)
         summaries.append(StateSummary(state.source, owner, bool(why), why or "stale", held[state.source]))
         if why and owner:
@@ -267,6 +253,7 @@ def _live_owners(states: list[StateFile], state_owner: dict[str, tuple[StateFile
 
 
 def _owner_of_state(state: StateFile, profile: Profile) -> str | None:
+    """The pipeline most of the state's resource names belong to."""
     votes = Counter(o for e in state.entries if e.kind is not None
                     for o in [profile.owner_of_name(e.kind, e.name)] if o)
     return votes.most_common(1)[0][0] if votes else None

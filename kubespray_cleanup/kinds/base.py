@@ -54,6 +54,7 @@ class Index:
         self.keypairs_by_name: dict[str, Resource] = {}
         self.security_groups_by_name: dict[str, list[Resource]] = defaultdict(list)
         self.interfaces: dict[tuple[str, str], list[Resource]] = defaultdict(list)  # (router, subnet) -> ports
+        self.load_balancers_by_vip_port: dict[str, Resource] = {}
         self._subnet_networks: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, Resource]] | None = None
         for res in resources:
             self.add(res)
@@ -70,6 +71,8 @@ class Index:
                     self.interfaces[(device, str(subnet_id))].append(res)
         elif res.kind is Kind.SUBNET:
             self._subnet_networks = None
+        elif res.kind is Kind.LOAD_BALANCER and res.attrs.get("vip_port_id"):
+            self.load_balancers_by_vip_port[str(res.attrs["vip_port_id"])] = res
         elif res.kind is Kind.KEYPAIR:
             self.keypairs_by_name[res.name] = res
         elif res.kind is Kind.SECURITY_GROUP:
