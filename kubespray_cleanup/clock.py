@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class Clock:
@@ -13,6 +17,13 @@ class Clock:
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
             time.sleep(seconds)
+
+    def wait(self, events: queue.Queue[T], timeout: float) -> T | None:
+        """The next event, or None once ``timeout`` seconds passed without one."""
+        try:
+            return events.get(timeout=timeout)
+        except queue.Empty:
+            return None
 
 
 class FakeClock(Clock):
@@ -31,3 +42,12 @@ class FakeClock(Clock):
         with self._lock:
             self.slept.append(seconds)
             self._now += max(0.0, seconds)
+
+    def wait(self, events: queue.Queue[T], timeout: float) -> T | None:
+        """Give worker threads a real moment to report; if none did, jump the clock by ``timeout``."""
+        try:
+            return events.get(timeout=0.05)
+        except queue.Empty:
+            with self._lock:
+                self._now += max(0.0, timeout)
+            return None

@@ -145,12 +145,9 @@ class Executor:
                     self._abandon(timed_out=not self._stop.is_set())
                     break
                 self._release_backoffs(now)
-                timeout = self._next_wait(now, next_poll)
-                try:
-                    kind, key, payload = self._events.get(timeout=timeout)
-                    self._handle(kind, key, payload)
-                except queue.Empty:
-                    pass
+                event = self.clock.wait(self._events, self._next_wait(now, next_poll))
+                if event is not None:
+                    self._handle(*event)
                 now = self.clock.monotonic()
                 if self._waiting and now >= next_poll:
                     self._poll(now)
@@ -212,7 +209,8 @@ class Executor:
         verb = "detached" if self.plan.entries[key].decision == DETACH else "deleted"
         self._record(Outcome(key, res.label, DONE, message or verb, self._attempts.get(key, 0),
                              self.clock.monotonic() - self._started.get(key, self.clock.monotonic())))
-        log.info("resource_" + verb, resource=res.label, seconds=round(self.result.outcomes[key].seconds, 2))
+        log.info("resource_" + verb, resource=res.label, seconds=round(self.result.outcomes[key].seconds, 2),
+                 progress=self._progress())
         for succ in self.graph.successors(key):
             preds = self._pending_preds[succ]
             preds.discard(key)
@@ -223,11 +221,14 @@ class Executor:
         res = self.resources[key]
         self._record(Outcome(key, res.label, FAILED, message, self._attempts.get(key, 0),
                              self.clock.monotonic() - self._started.get(key, self.clock.monotonic())))
-        log.warning("delete_failed", resource=res.label, reason=message)
+        log.warning("delete_failed", resource=res.label, reason=message, progress=self._progress())
         for node in nx.descendants(self.graph, key):
             if node not in self._finished:
                 self._record(Outcome(node, self.resources[node].label, SKIPPED, f"depends on {res.label}",
                                      cause=key))
+
+    def _progress(self) -> str:
+        return f"{len(self._finished)}/{self.graph.number_of_nodes()}"
 
     def _record(self, outcome: Outcome) -> None:
         self.result.outcomes[outcome.key] = outcome

@@ -14,6 +14,7 @@ class Kind(str, enum.Enum):
 
     LOAD_BALANCER = "load_balancer"
     FLOATING_IP = "floating_ip"
+    FLOATING_IP_ASSOCIATION = "floating_ip_association"
     SERVER = "server"
     SERVER_GROUP = "server_group"
     KEYPAIR = "keypair"

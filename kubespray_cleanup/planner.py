@@ -24,6 +24,7 @@ import networkx as nx
 from kubespray_cleanup.config import Profile
 from kubespray_cleanup.graph import build_graph
 from kubespray_cleanup.kinds.base import AUTO_PORT_OWNERS, ROUTER_INTERFACE_OWNERS, SERVICE_PORT_OWNERS, Index, Relation
+from kubespray_cleanup.kinds.floating_ip_association import FloatingIPAssociationHandler
 from kubespray_cleanup.kinds.router_interface import RouterInterfaceHandler
 from kubespray_cleanup.model import Kind, Resource, node_key
 from kubespray_cleanup.sources.terraform_state import StateFile
@@ -135,6 +136,7 @@ def make_plan(resources: Iterable[Resource], states: list[StateFile], profile: P
     summaries, live = _live_owners(states, state_owner, profile, idx, owners, options)
     planner = _Decider(idx, profile, project_id, options, owners, live, state_owner)
     entries = {res.key: planner.decide(res) for res in idx}
+    _detach_kept_floating_ips(graph, entries, idx)
     _propagate_keep(graph, entries)
     plan = Plan(project_id=project_id, profile=profile.name, created_at=options.now, entries=entries, graph=graph,
                 states=summaries, warnings=list(warnings))
@@ -348,6 +350,33 @@ class _Decider:
         if net.name in self.profile.external_networks:
             return "external network (profile)"
         return ""
+
+
+def _detach_kept_floating_ips(graph: nx.DiGraph, entries: dict[str, Entry], idx: Index) -> None:
+    """A kept FIP still associated with a port (or LB VIP) that will be deleted pins the router interface.
+
+    Its association becomes an action of its own, taking over the FIP's ordering edges, so the FIP
+    itself stays untouched while the interface can be detached.
+    """
+    associations = FloatingIPAssociationHandler()
+    for entry in [e for e in entries.values() if e.resource.kind is Kind.FLOATING_IP]:
+        port_id = entry.resource.attrs.get("port_id")
+        if entry.decision not in (KEEP, PROTECTED) or not port_id:
+            continue
+        holder = entries.get(node_key(Kind.PORT, str(port_id)))
+        lb = idx.load_balancers_by_vip_port.get(str(port_id))
+        if holder is None and lb is not None:
+            holder = entries.get(lb.key)
+        if holder is None or holder.decision not in ACTIONS:
+            continue
+        association = associations.of(entry.resource)
+        graph.add_node(association.key)
+        for _, after, data in list(graph.out_edges(entry.resource.key, data=True)):
+            graph.add_edge(association.key, after, **data)
+            graph.remove_edge(entry.resource.key, after)
+        entries[association.key] = Entry(association, DETACH,
+                                         f"disassociate kept floating IP from {holder.resource.label}",
+                                         holder.owner, "relation")
 
 
 def _propagate_keep(graph: nx.DiGraph, entries: dict[str, Entry]) -> None:

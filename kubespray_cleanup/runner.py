@@ -12,7 +12,7 @@ import click
 import structlog
 
 from kubespray_cleanup import logs
-from kubespray_cleanup.errors import ExitCode
+from kubespray_cleanup.errors import ExitCode, UsageError
 
 log = structlog.get_logger("tf-cleanup")
 
@@ -54,15 +54,22 @@ def run_cleanup(*, profile_name: str, cloud: str | None, config_path: str | None
             click.echo(report.dumps(report.report_document(plan, None)), nl=False)
         _write_report(report_path, plan, None, extra_report)
         return code
-    interactive = not (yes or os.environ.get("CI")) and sys.stdin.isatty()
-    if interactive and not click.confirm(f"Delete or detach {len(plan.order())} resources?", default=False,
-                                         err=True):
-        click.echo("tf-cleanup: nothing changed.", err=True)
-        return ExitCode.INTERRUPTED
+    if not (yes or os.environ.get("CI")):
+        if not stdin_is_terminal():
+            raise UsageError("refusing to delete without confirmation: pass --yes (or set CI) when stdin is "
+                             "not a terminal")
+        if not click.confirm(f"Delete or detach {len(plan.order())} resources?", default=False, err=True):
+            click.echo("tf-cleanup: nothing changed.", err=True)
+            return ExitCode.INTERRUPTED
     result = _execute_with_signals(conn, plan, settings)
     _render_result(plan, result, output)
     _write_report(report_path, plan, result, extra_report)
     return exit_code_for(plan, result)
+
+
+def stdin_is_terminal() -> bool:
+    """Whether a person can answer the confirmation prompt."""
+    return sys.stdin.isatty()
 
 
 def _execute_with_signals(conn: Any, plan: Any, settings: Any) -> Any:

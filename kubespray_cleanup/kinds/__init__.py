@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kubespray_cleanup.kinds.base import KindHandler
 from kubespray_cleanup.kinds.floating_ip import FloatingIPHandler
+from kubespray_cleanup.kinds.floating_ip_association import FloatingIPAssociationHandler
 from kubespray_cleanup.kinds.keypair import KeypairHandler
 from kubespray_cleanup.kinds.load_balancer import LoadBalancerHandler
 from kubespray_cleanup.kinds.network import NetworkHandler
@@ -23,6 +24,7 @@ HANDLERS: dict[Kind, KindHandler] = {
     for handler in (
         LoadBalancerHandler(),
         FloatingIPHandler(),
+        FloatingIPAssociationHandler(),
         ServerHandler(),
         ServerGroupHandler(),
         KeypairHandler(),

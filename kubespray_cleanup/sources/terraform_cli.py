@@ -10,6 +10,7 @@ import signal
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,7 @@ def pull_states(
             pulled = cli.run(source, "state pull")
             if pulled.strip():
                 locked = _is_locked(tf_dir, name, current=name == original)
-                states.append(parse_state(pulled, source, locked=locked))
+                states.append(parse_state(pulled, source, modified_at=_local_mtime(tf_dir, name), locked=locked))
     except BaseException:
         with contextlib.suppress(StateError):
             _restore(cli, tf_dir, selected, original)
@@ -153,6 +154,16 @@ def _parse_workspaces(listing: str) -> tuple[list[str], str]:
         if name:
             names.append(name)
     return names or [current], current
+
+
+def _local_mtime(tf_dir: Path, workspace: str) -> datetime | None:
+    """When a local-backend workspace state was last written; None for remote backends."""
+    path = tf_dir / "terraform.tfstate" if workspace == "default" else (
+        tf_dir / "terraform.tfstate.d" / workspace / "terraform.tfstate")
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+    except OSError:
+        return None
 
 
 def _is_locked(tf_dir: Path, workspace: str, current: bool) -> bool:

@@ -147,3 +147,21 @@ def test_plan_scales_linearly_enough(leaked: int) -> None:
     plan = plan_of(resources)
     assert time.perf_counter() - started < 5
     assert len(plan.order()) > leaked * 10
+
+
+def test_kept_floating_ip_on_leaked_port_is_disassociated_not_deleted() -> None:
+    """A profile-protected FIP on a leaked port: its association is a detach action that precedes the interface."""
+    from dataclasses import replace as dc_replace
+
+    leaked = cluster("4711", NOW - timedelta(hours=6))
+    fip = next(r for r in leaked if r.kind is Kind.FLOATING_IP)
+    profile = dc_replace(PROFILE, protected_ids=(fip.id,))
+    plan = make_plan(shared(NOW) + leaked, [], profile, PROJECT, options())
+    assert plan.entries[fip.key].decision == PROTECTED
+    association = plan.entries[f"floating_ip_association:{fip.id}"]
+    assert association.decision == DETACH
+    interface = next(k for k, e in plan.entries.items() if e.resource.kind is Kind.ROUTER_INTERFACE)
+    assert plan.entries[interface].decision == DETACH
+    order = plan.order()
+    assert order.index(association.resource.key) < order.index(interface)
+    assert not list(plan.graph.successors(fip.key))

@@ -99,7 +99,7 @@ def test_pulls_default_and_every_workspace_with_state(workdir: Path, terraform: 
         "staging": {(Kind.NETWORK, "net-staging")},
     }
     assert by_source[f"workspace staging in {workdir}"].serial == 4
-    assert all(s.modified_at is None and not s.locked for s in states)
+    assert all(s.modified_at is not None and not s.locked for s in states)
 
 
 @pytest.mark.terraform
