@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 from kubespray_cleanup.executor import RunResult
@@ -46,7 +47,9 @@ def summary_text(plan: Plan, result: RunResult, conflicts: int | None = None) ->
     kept = [e for e in plan.entries.values() if e.decision not in ACTIONS]
     if kept:
         parts = [f"{n} {d}" for d, n in sorted(plan.by_decision().items()) if d not in ACTIONS]
-        lines.append(f"Kept {len(kept)} ({', '.join(parts)}).")
+        lines.append(f"Kept {len(kept)} ({', '.join(parts)}):")
+        reasons = Counter(_reason_class(e.reason) for e in kept)
+        lines += [f"  {n:>4} x {reason}" for reason, n in reasons.most_common()]
     if conflicts is not None:
         lines.append(f"409 conflicts served by the cloud: {conflicts}.")
     for cause in result.root_causes:
@@ -56,6 +59,13 @@ def summary_text(plan: Plan, result: RunResult, conflicts: int | None = None) ->
     if result.interrupted:
         lines.append("Interrupted: remaining resources were not attempted.")
     return "\n".join(lines) + "\n"
+
+
+def _reason_class(reason: str) -> str:
+    """A kept reason without the per-resource detail, so equal reasons group together."""
+    if reason.startswith("blocked by "):
+        return "blocked by a kept resource"
+    return reason.split(" (")[0]
 
 
 def report_document(plan: Plan, result: RunResult | None, extra: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -6,6 +6,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from kubespray_cleanup.errors import ExitCode
 from tests.e2e.conftest import FAST, Stage
 
@@ -94,3 +96,28 @@ def test_graph_export_dot_and_mermaid(stage: Callable[..., Stage]) -> None:
     st.run("--project", "elastx", "--state", str(st.states), "--dry-run", "--graph", "mermaid", str(mermaid))
     assert dot.read_text().startswith("digraph") and "port.device_id" in dot.read_text()
     assert mermaid.read_text().startswith("flowchart") and "-->" in mermaid.read_text()
+
+
+@pytest.mark.parametrize("scenario", ["kubespray", "bench"])
+def test_built_in_scenarios_clean_with_zero_conflicts(stage: Callable[..., Stage], scenario: str) -> None:
+    """Every leaked pipeline of the scenario goes, the live ones stay, and the cloud never answers 409."""
+    st = stage(scenario)
+    live_before = _cluster_names(st, "live")
+    result = st.run("--project", "elastx", "--state", str(st.states), *FAST)
+    assert result.exit_code == ExitCode.CLEAN, result.output
+    assert st.conflicts() == 0
+    for fate in ("dead", "lost", "partial"):
+        assert not _cluster_names(st, fate), fate
+    assert _cluster_names(st, "live") == live_before
+
+
+def test_no_credentials_or_tokens_in_any_output(stage: Callable[..., Stage]) -> None:
+    """Neither the clouds.yaml passwords nor an issued token appear on stdout, stderr or in the report."""
+    st = stage("demo")
+    report = st.tmp / "report.json"
+    result = st.run("--project", "elastx", "--state", str(st.states), "--report", str(report), "-v", *FAST)
+    secrets = {c["auth"]["password"] for c in st.sim.clouds()["clouds"].values()}
+    secrets |= set(st.sim.store.tokens)
+    assert secrets
+    text = result.output + report.read_text()
+    assert not [s for s in secrets if s in text]
