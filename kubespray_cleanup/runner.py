@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
 import structlog
 
 from kubespray_cleanup import logs
-from kubespray_cleanup.errors import ExitCode, UsageError
+from kubespray_cleanup.errors import ExitCode, Interrupted, UsageError
 
 log = structlog.get_logger("tf-cleanup")
 
@@ -38,11 +40,12 @@ def run_cleanup(*, profile_name: str, cloud: str | None, config_path: str | None
         executor=ExecutorOptions(max_parallel=max_parallel, run_timeout=timeout, resource_timeout=resource_timeout,
                                  poll_interval=poll_interval),
     )
-    states, warnings = gather_states(settings)  # fails closed before the cloud is touched
-    from kubespray_cleanup.sources.inventory import connect
+    with _on_signals(_interrupt_before_deleting):
+        states, warnings = gather_states(settings)  # fails closed before the cloud is touched
+        from kubespray_cleanup.sources.inventory import connect
 
-    conn = connect(settings.cloud)
-    plan = plan_run(conn, settings, states, warnings)
+        conn = connect(settings.cloud)
+        plan = plan_run(conn, settings, states, warnings)
     _render_plan(plan, output, verbose)
     if graph_export:
         _export_graph(plan, *graph_export)
@@ -72,22 +75,33 @@ def stdin_is_terminal() -> bool:
     return sys.stdin.isatty()
 
 
-def _execute_with_signals(conn: Any, plan: Any, settings: Any) -> Any:
-    from kubespray_cleanup.executor import Executor
-
-    executor = Executor(conn, plan, settings.executor)
+@contextlib.contextmanager
+def _on_signals(action: Callable[[], None]) -> Iterator[None]:
+    """Run ``action`` on SIGINT/SIGTERM inside the block (main thread only); restore the old handlers after."""
     previous: dict[int, Any] = {}
     if threading.current_thread() is threading.main_thread():
         def on_signal(signum: int, frame: Any) -> None:
             log.warning("run_interrupted", signal=signal.Signals(signum).name)
-            executor.stop()
+            action()
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[int(sig)] = signal.signal(sig, on_signal)
     try:
-        return executor.run()
+        yield
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _interrupt_before_deleting() -> None:
+    raise Interrupted("interrupted before anything was deleted")
+
+
+def _execute_with_signals(conn: Any, plan: Any, settings: Any) -> Any:
+    from kubespray_cleanup.executor import Executor
+
+    executor = Executor(conn, plan, settings.executor)
+    with _on_signals(executor.stop):
+        return executor.run()
 
 
 def _render_plan(plan: Any, output: str, verbose: bool) -> None:

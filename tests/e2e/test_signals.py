@@ -39,3 +39,21 @@ def test_signal_mid_run_writes_report_and_exits_interrupted(stage: Callable[...,
     assert doc["result"]["interrupted"] is True
     statuses = {o["status"] for o in doc["result"]["outcomes"]}
     assert "interrupted" in statuses and "done" in statuses
+
+
+def test_sigterm_while_planning_exits_interrupted_without_deleting(stage: Callable[..., Stage]) -> None:
+    """A signal before the plan is made: one line, exit 6, and not a single DELETE."""
+    st = stage("demo", latency="realistic", time_scale=0.05)
+    env = {**os.environ, "OS_CLIENT_CONFIG_FILE": str(st.clouds), "CI": "true"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kubespray_cleanup", "--project", "elastx", "--state", str(st.states), "--yes"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not st.requests("GET") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == ExitCode.INTERRUPTED, err[-2000:]
+    assert "Traceback" not in err
+    assert "interrupted before anything was deleted" in err
+    assert st.requests("DELETE") == 0
