@@ -87,8 +87,11 @@ class _Group(click.Group):
               help="Whole-run timeout.")
 @click.option("--resource-timeout", type=click.FloatRange(1), default=600, show_default=True, metavar="SECONDS",
               help="How long one asynchronous delete may take.")
-@click.option("--poll-interval", type=click.FloatRange(0.01), default=2.0, show_default=True, metavar="SECONDS",
+@click.option("--poll-interval", type=click.FloatRange(0.01), default=1.0, show_default=True, metavar="SECONDS",
               help="How often pending asynchronous deletes are checked (one list call per kind).")
+@click.option("--journal", "journal_path", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Run journal (default: ~/.local/state/tf-cleanup/PROFILE.journal.jsonl); a rerun after a crash "
+                   "reports what changed since.")
 @click.option("--ignore-unreadable-state", is_flag=True,
               help="Go on when a state source cannot be read (by default nothing is deleted then).")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logs and kept resources in the plan.")

@@ -34,7 +34,7 @@ def run_demo(time_scale: float = 20.0, latency: str = "realistic", output: str =
             tf_dirs=(), terraform_bin=None, backend_config={}, min_age=None, state_max_age=None, live_owners=(),
             dry_run=False, yes=True, output=output, report_path=None, graph_export=None, max_parallel=16,
             timeout=900, resource_timeout=300, poll_interval=max(0.02, 1.0 / time_scale), ignore_unreadable_state=False,
-            verbose=False,
+            verbose=False, journal_path=str(work / "journal.jsonl"),
         )
         wall = time.monotonic() - started
         stats = sim.simulator.stats_json()

@@ -92,7 +92,7 @@ class RunResult:
 class ExecutorOptions:
     max_parallel: int = 16
     service_limits: dict[str, int] = field(default_factory=lambda: dict(_DEFAULT_SERVICE_LIMITS))
-    poll_interval: float = 2.0
+    poll_interval: float = 1.0
     resource_timeout: float = 600.0
     run_timeout: float = 3600.0
     conflict_retries: int = 6
@@ -124,6 +124,9 @@ class Executor:
         self._in_flight: set[str] = set()
         self._finished: set[str] = set()
         self._conflict_backoff: dict[str, float] = {}  # key -> not before (monotonic)
+        self._tried: dict[str, list[str]] = {}  # key -> what was tried (delete, force-delete ...)
+        self._stuck: dict[str, str] = {}  # key -> why recovery was needed
+        self._not_ready: dict[str, float] = {}  # busy objects waited on before their delete: key -> since
 
     def stop(self) -> None:
         """Ask the walk to end: no new calls; in-flight ones finish; the rest is 'interrupted'."""
@@ -134,9 +137,9 @@ class Executor:
         t0 = self.clock.monotonic()
         pending_preds = {n: set(self.graph.predecessors(n)) for n in self.graph.nodes}
         self._pending_preds = pending_preds
-        next_poll = t0
-        with ThreadPoolExecutor(max_workers=max(1, self.options.max_parallel), thread_name_prefix="delete") as pool:
-            self._pool = pool
+        self._next_poll = t0
+        self._pool = ThreadPoolExecutor(max_workers=max(1, self.options.max_parallel), thread_name_prefix="delete")
+        try:
             for node in sorted(n for n, preds in pending_preds.items() if not preds):
                 self._submit(node)
             while len(self._finished) < self.graph.number_of_nodes():
@@ -145,19 +148,21 @@ class Executor:
                     self._abandon(timed_out=not self._stop.is_set())
                     break
                 self._release_backoffs(now)
-                event = self.clock.wait(self._events, self._next_wait(now, next_poll))
+                event = self.clock.wait(self._events, self._next_wait(now, self._next_poll))
                 if event is not None:
                     self._handle(*event)
                 now = self.clock.monotonic()
-                if self._waiting and now >= next_poll:
+                if (self._waiting or self._not_ready) and now >= self._next_poll:
                     self._poll(now)
-                    next_poll = now + self.options.poll_interval
+                    self._next_poll = now + self.options.poll_interval
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
         self.result.seconds = self.clock.monotonic() - t0
         return self.result
 
     def _next_wait(self, now: float, next_poll: float) -> float:
         waits = [0.5]
-        if self._waiting:
+        if self._waiting or self._not_ready:
             waits.append(max(0.0, next_poll - now))
         if self._conflict_backoff:
             waits.append(max(0.0, min(self._conflict_backoff.values()) - now))
@@ -166,22 +171,42 @@ class Executor:
     def _submit(self, key: str) -> None:
         if self._stop.is_set() or key in self._in_flight or key in self._finished:
             return
+        now = self.clock.monotonic()
+        self._started.setdefault(key, now)
+        if key not in self._attempts and self._defer_by_listed_state(key, now):
+            return
         self._in_flight.add(key)
-        self._started.setdefault(key, self.clock.monotonic())
         self._pool.submit(self._work, key)
 
-    def _work(self, key: str) -> None:
+    def _defer_by_listed_state(self, key: str, now: float) -> bool:
+        """Objects an earlier run is already deleting are only waited for; busy ones are waited on first."""
+        res = self.resources[key]
+        handler = HANDLERS[res.kind]
+        if handler.delete_in_progress(res):
+            self._tried[key] = ["delete (already in progress)"]
+            self._attempts[key] = 0
+            self._waiting[key] = now
+            return True
+        if handler.busy(str(res.attrs.get("status") or "")):
+            self._not_ready[key] = now
+            return True
+        return False
+
+    def _work(self, key: str, recovering: bool = False) -> None:
+        if self._stop.is_set():
+            return
         res = self.resources[key]
         handler = HANDLERS[res.kind]
         self._attempts[key] = self._attempts.get(key, 0) + 1
+        action = (lambda: handler.recover(self.conn, res)) if recovering else (lambda: handler.delete(self.conn, res))
         try:
             with self._semaphores[handler.service]:
-                call_with_retry(lambda: handler.delete(self.conn, res), attempts=self.options.retry_attempts,
+                call_with_retry(action, attempts=self.options.retry_attempts,
                                 base=self.options.retry_base, sleep=self.clock.sleep,
                                 on_retry=lambda exc, n: log.info("delete_retried", resource=res.label,
                                                                  status=status_of(exc), attempt=n))
         except Exception as exc:
-            self._events.put(("error", key, exc))
+            self._events.put(("recovery_failed" if recovering else "error", key, exc))
             return
         self._events.put(("issued", key, None))
 
@@ -189,13 +214,20 @@ class Executor:
         self._in_flight.discard(key)
         res = self.resources[key]
         if kind == "issued":
+            self._tried.setdefault(key, []).append(HANDLERS[res.kind].recovery if key in self._stuck else "delete")
             if HANDLERS[res.kind].asynchronous:
-                self._waiting[key] = self.clock.monotonic()
+                now = self.clock.monotonic()
+                self._waiting[key] = now
+                # A first look soon after the call catches quick deletes; later ones wait the full interval.
+                self._next_poll = min(self._next_poll, now + self.options.poll_interval / 4)
             else:
                 self._complete(key)
             return
         exc = payload
         status = status_of(exc)
+        if kind == "recovery_failed" and status != 404:
+            self._fail(key, f"{self._stuck[key]}; tried: {', '.join(self._tried[key])} (refused: {_describe(exc)})")
+            return
         if status == 404:
             self._complete(key, "already gone (404)")
         elif _is_dependency_refusal(res.kind, status, exc):
@@ -234,6 +266,7 @@ class Executor:
         self.result.outcomes[outcome.key] = outcome
         self._finished.add(outcome.key)
         self._waiting.pop(outcome.key, None)
+        self._not_ready.pop(outcome.key, None)
         self._conflict_backoff.pop(outcome.key, None)
         if self.on_progress is not None:
             self.on_progress(outcome)
@@ -249,7 +282,7 @@ class Executor:
 
     # --- waiting for asynchronous deletes ------------------------------------------------------
     def _poll(self, now: float) -> None:
-        kinds = {self.resources[k].kind for k in self._waiting}
+        kinds = {self.resources[k].kind for k in [*self._waiting, *self._not_ready]}
         for kind in sorted(kinds, key=lambda k: k.value):
             try:
                 live = call_with_retry(lambda kind=kind: HANDLERS[kind].live_ids(self.conn),  # type: ignore[misc]
@@ -260,6 +293,8 @@ class Executor:
                 continue
             for key in [k for k in self._waiting if self.resources[k].kind is kind]:
                 self._check_waiting(key, live, now)
+            for key in [k for k in self._not_ready if self.resources[k].kind is kind]:
+                self._check_ready(key, live, now)
 
     def _check_waiting(self, key: str, live: dict[str, str], now: float) -> None:
         res = self.resources[key]
@@ -267,14 +302,49 @@ class Executor:
         if status is None or status.lower() in ("deleted", "soft_deleted"):
             self._complete(key)
         elif status.lower() in _STUCK_STATUSES:
-            self._fail(key, f"stuck in {status} after delete")
+            self._stuck_or_recover(key, f"stuck in {status} after delete")
         elif now - self._waiting[key] > self.options.resource_timeout:
-            self._fail(key, f"still {status or 'present'} {self.options.resource_timeout:.0f}s after delete")
+            waited = f"{self.options.resource_timeout:.0f}s"
+            self._stuck_or_recover(key, f"still {status or 'present'} {waited} after delete")
+
+    def _check_ready(self, key: str, live: dict[str, str], now: float) -> None:
+        """A busy object: submit its delete once the service would accept it."""
+        res = self.resources[key]
+        status = live.get(res.id)
+        if status is None:
+            self._complete(key, "already gone")
+        elif not HANDLERS[res.kind].busy(status):
+            del self._not_ready[key]
+            self._attempts.setdefault(key, 0)  # the listed state is stale now: do not defer again
+            self._submit(key)
+        elif now - self._started[key] > self.options.resource_timeout:
+            self._fail(key, f"stuck in {status} for {now - self._started[key]:.0f}s; tried: waiting, "
+                            f"delete x{self._attempts.get(key, 0)}")
+
+    def _stuck_or_recover(self, key: str, why: str) -> None:
+        """Try the kind's recovery once (force delete, reset state); report the resource stuck after that."""
+        handler = HANDLERS[self.resources[key].kind]
+        tried = self._tried.setdefault(key, ["delete"])
+        if not handler.recovery or key in self._stuck or self._stop.is_set():
+            self._fail(key, f"{why}; tried: {', '.join(tried)}")
+            return
+        log.warning("delete_stuck", resource=self.resources[key].label, reason=why, next=handler.recovery)
+        self._stuck[key] = why
+        self._waiting.pop(key, None)
+        self._in_flight.add(key)
+        self._pool.submit(self._work, key, True)
 
     # --- conflicts -------------------------------------------------------------------
     def _conflicted(self, key: str, exc: BaseException) -> None:
         res = self.resources[key]
         tries = self._attempts.get(key, 0)
+        if res.kind is Kind.LOAD_BALANCER and "Invalid state PENDING" in _describe(exc):
+            self._wait_for_pending(key, exc)
+            return
+        status = str(res.attrs.get("status") or "").lower()
+        if status in _STUCK_STATUSES and HANDLERS[res.kind].recovery:
+            self._stuck_or_recover(key, f"refused in status {status} ({_describe(exc)})")
+            return
         blockers = self._find_blockers(res)
         names = ", ".join(b.label for b in blockers) or "nothing visible"
         log.warning("delete_conflicted", resource=res.label, status=status_of(exc), blockers=names, attempt=tries)
@@ -295,6 +365,11 @@ class Executor:
         if not waiting_on:
             delay = min(30.0, self.options.retry_base * (2 ** (tries - 1)))
             self._conflict_backoff[key] = self.clock.monotonic() + delay
+
+    def _wait_for_pending(self, key: str, exc: BaseException) -> None:
+        """An Octavia LB in PENDING_* cannot be deleted yet: wait by listing until it settles, then delete."""
+        log.info("delete_deferred", resource=self.resources[key].label, reason=_describe(exc))
+        self._not_ready.setdefault(key, self.clock.monotonic())
 
     def _release_backoffs(self, now: float) -> None:
         for key, when in list(self._conflict_backoff.items()):

@@ -8,30 +8,53 @@ import networkx as nx
 
 from kubespray_cleanup.errors import GraphCycleError
 from kubespray_cleanup.kinds import HANDLERS
-from kubespray_cleanup.kinds.base import Index, Relation
+from kubespray_cleanup.kinds.base import REMOTE_GROUP_REASON, Index, Relation
+from kubespray_cleanup.model import Kind
 
 STATE_REASON = "tfstate.dependencies"
+# Edges that only order deletes (the service accepts either order): dropped where they would close a cycle.
+_SOFT_REASONS = frozenset({STATE_REASON, REMOTE_GROUP_REASON})
+# State dependencies become edges only between kinds whose deletes can block one another. Terraform's
+# create order also records dependencies that are no delete constraint (a load balancer created after
+# its member servers, a server after its floating IP, every compute object after the subnet).
+_BLOCKING_PAIRS = frozenset({
+    (Kind.SERVER, Kind.PORT), (Kind.SERVER, Kind.VOLUME), (Kind.PORT, Kind.SUBNET), (Kind.PORT, Kind.NETWORK),
+    (Kind.PORT, Kind.SECURITY_GROUP), (Kind.FLOATING_IP, Kind.ROUTER_INTERFACE), (Kind.FLOATING_IP, Kind.ROUTER),
+    (Kind.ROUTER_INTERFACE, Kind.SUBNET), (Kind.ROUTER_INTERFACE, Kind.NETWORK), (Kind.ROUTER_INTERFACE, Kind.ROUTER),
+    (Kind.SUBNET, Kind.NETWORK), (Kind.LOAD_BALANCER, Kind.SUBNET), (Kind.LOAD_BALANCER, Kind.NETWORK),
+    (Kind.LOAD_BALANCER, Kind.SECURITY_GROUP), (Kind.LOAD_BALANCER, Kind.PORT), (Kind.SNAPSHOT, Kind.VOLUME),
+    (Kind.VOLUME, Kind.SNAPSHOT), (Kind.SECURITY_GROUP, Kind.SECURITY_GROUP),
+})
 
 
 def build_graph(idx: Index, state_relations: Iterable[Relation] = ()) -> nx.DiGraph:
     """Nodes for every resource in ``idx``; edges from live relations, then from state dependencies.
 
-    A state edge that would close a cycle with live relations is dropped: the live
-    cloud is the truth, the state may be stale. A cycle made of live relations alone is an error.
+    Hard relations (a delete the service refuses while the other object exists) must be acyclic;
+    a cycle of them is an error that names its members. Ordering-only edges (state dependencies,
+    security-group rules referencing other groups) are dropped where they would close a cycle:
+    the live cloud is the truth, and Neutron deletes either group of a mutual reference.
     """
     graph = nx.DiGraph()
     for res in idx:
         graph.add_node(res.key)
+    soft: list[Relation] = []
     for res in idx:
         for relation in HANDLERS[res.kind].relations(res, idx):
-            connect(graph, relation)
+            if relation.reason in _SOFT_REASONS:
+                soft.append(relation)
+            else:
+                connect(graph, relation)
     assert_acyclic(graph)
-    for relation in state_relations:
-        if relation.before in graph and relation.after in graph and not graph.has_edge(relation.before,
-                                                                                        relation.after):
-            graph.add_edge(relation.before, relation.after, reason=STATE_REASON)
-    _drop_state_edges_in_cycles(graph)
+    for relation in soft + [r for r in state_relations if _blocking(r)]:
+        connect(graph, relation)
+    _drop_soft_edges_in_cycles(graph)
     return graph
+
+
+def _blocking(relation: Relation) -> bool:
+    kinds = (relation.before.split(":", 1)[0], relation.after.split(":", 1)[0])
+    return (Kind(kinds[0]), Kind(kinds[1])) in _BLOCKING_PAIRS
 
 
 def connect(graph: nx.DiGraph, relation: Relation) -> bool:
@@ -43,14 +66,19 @@ def connect(graph: nx.DiGraph, relation: Relation) -> bool:
     return True
 
 
-def _drop_state_edges_in_cycles(graph: nx.DiGraph) -> None:
-    """Live relations alone are acyclic (checked before), so every cycle left holds a state edge."""
+def _drop_soft_edges_in_cycles(graph: nx.DiGraph) -> None:
+    """Hard relations alone are acyclic (checked before), so every cycle left holds an ordering-only edge.
+
+    One edge per cycle goes, state edges before remote-group ones, so a mutual reference keeps one order.
+    """
     while True:
         try:
             cycle = nx.find_cycle(graph)
         except nx.NetworkXNoCycle:
             return
-        graph.remove_edges_from([(a, b) for a, b, *_ in cycle if graph.edges[a, b].get("reason") == STATE_REASON])
+        soft = [(a, b) for a, b, *_ in cycle if graph.edges[a, b].get("reason") in _SOFT_REASONS]
+        soft.sort(key=lambda e: graph.edges[e].get("reason") != STATE_REASON)
+        graph.remove_edge(*soft[0])
 
 
 def assert_acyclic(graph: nx.DiGraph) -> None:

@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import click
@@ -15,6 +16,8 @@ import structlog
 
 from kubespray_cleanup import logs
 from kubespray_cleanup.errors import ExitCode, Interrupted, UsageError
+from kubespray_cleanup.journal import Journal, read_previous
+from kubespray_cleanup.journal import default_path as default_journal_path
 
 log = structlog.get_logger("tf-cleanup")
 
@@ -24,7 +27,8 @@ def run_cleanup(*, profile_name: str, cloud: str | None, config_path: str | None
                 min_age: Any, state_max_age: Any, live_owners: tuple[str, ...], dry_run: bool, yes: bool,
                 output: str, report_path: str | None, graph_export: tuple[str, str] | None, max_parallel: int,
                 timeout: float, resource_timeout: float, poll_interval: float, ignore_unreadable_state: bool,
-                verbose: bool, extra_report: dict[str, Any] | None = None) -> ExitCode:
+                verbose: bool, journal_path: str | None = None,
+                extra_report: dict[str, Any] | None = None) -> ExitCode:
     from kubespray_cleanup.cleanup import RunSettings, exit_code_for, gather_states, plan_run
     from kubespray_cleanup.config import get_profile
     from kubespray_cleanup.executor import ExecutorOptions
@@ -46,6 +50,8 @@ def run_cleanup(*, profile_name: str, cloud: str | None, config_path: str | None
 
         conn = connect(settings.cloud)
         plan = plan_run(conn, settings, states, warnings)
+    journal = Path(journal_path) if journal_path else default_journal_path(profile.name)
+    _explain_previous_run(journal, plan, output)
     _render_plan(plan, output, verbose)
     if graph_export:
         _export_graph(plan, *graph_export)
@@ -64,7 +70,7 @@ def run_cleanup(*, profile_name: str, cloud: str | None, config_path: str | None
         if not click.confirm(f"Delete or detach {len(plan.order())} resources?", default=False, err=True):
             click.echo("tf-cleanup: nothing changed.", err=True)
             return ExitCode.INTERRUPTED
-    result = _execute_with_signals(conn, plan, settings)
+    result = _execute_with_signals(conn, plan, settings, journal)
     _render_result(plan, result, output)
     _write_report(report_path, plan, result, extra_report)
     return exit_code_for(plan, result)
@@ -96,12 +102,26 @@ def _interrupt_before_deleting() -> None:
     raise Interrupted("interrupted before anything was deleted")
 
 
-def _execute_with_signals(conn: Any, plan: Any, settings: Any) -> Any:
+def _execute_with_signals(conn: Any, plan: Any, settings: Any, journal_path: Path) -> Any:
     from kubespray_cleanup.executor import Executor
 
-    executor = Executor(conn, plan, settings.executor)
+    journal = Journal(journal_path)
+    journal.start(plan)
+    executor = Executor(conn, plan, settings.executor, on_progress=journal.record)
     with _on_signals(executor.stop):
-        return executor.run()
+        result = executor.run()
+    journal.finish(result.interrupted)
+    return result
+
+
+def _explain_previous_run(path: Path, plan: Any, output: str) -> None:
+    previous = read_previous(path, plan)
+    if previous is None:
+        return
+    log.warning("previous_run_unfinished", journal=str(path), planned=previous.planned, finished=previous.finished,
+                gone_since=previous.gone_since, planned_again=previous.planned_again)
+    if output == "text":
+        click.echo(f"Note: {previous.summary()}.")
 
 
 def _render_plan(plan: Any, output: str, verbose: bool) -> None:
@@ -127,15 +147,11 @@ def _write_report(path: str | None, plan: Any, result: Any, extra: dict[str, Any
     if result is None and not path:
         return
     if path:
-        from pathlib import Path
-
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(report.dumps(report.report_document(plan, result, extra)))
 
 
 def _export_graph(plan: Any, fmt: str, path: str) -> None:
-    from pathlib import Path
-
     from kubespray_cleanup.graph import to_dot, to_mermaid
 
     labels = {k: f"{e.resource.label}\\n{e.decision}" if fmt == "dot" else f"{e.resource.label} [{e.decision}]"

@@ -23,6 +23,9 @@ SERVICE_PORT_OWNERS = frozenset({"network:router_gateway", "network:floatingip",
                                  "neutron:LOADBALANCERV2"})
 
 
+REMOTE_GROUP_REASON = "rule.remote_group_id"
+
+
 @dataclass(frozen=True)
 class Relation:
     """``before`` must be gone before ``after`` is deleted; ``reason`` names the field it came from."""
@@ -55,6 +58,8 @@ class Index:
         self.security_groups_by_name: dict[str, list[Resource]] = defaultdict(list)
         self.interfaces: dict[tuple[str, str], list[Resource]] = defaultdict(list)  # (router, subnet) -> ports
         self.load_balancers_by_vip_port: dict[str, Resource] = {}
+        self.floating_ips_by_port: dict[str, list[Resource]] = defaultdict(list)
+        self.interfaces_by_subnet: dict[str, list[Resource]] = defaultdict(list)
         self._subnet_networks: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, Resource]] | None = None
         for res in resources:
             self.add(res)
@@ -69,8 +74,11 @@ class Index:
             if res.kind is Kind.ROUTER_INTERFACE:
                 for subnet_id in res.attrs.get("subnet_ids") or ():
                     self.interfaces[(device, str(subnet_id))].append(res)
+                    self.interfaces_by_subnet[str(subnet_id)].append(res)
         elif res.kind is Kind.SUBNET:
             self._subnet_networks = None
+        elif res.kind is Kind.FLOATING_IP and res.attrs.get("port_id"):
+            self.floating_ips_by_port[str(res.attrs["port_id"])].append(res)
         elif res.kind is Kind.LOAD_BALANCER and res.attrs.get("vip_port_id"):
             self.load_balancers_by_vip_port[str(res.attrs["vip_port_id"])] = res
         elif res.kind is Kind.KEYPAIR:
@@ -125,11 +133,15 @@ class KindHandler:
 
     kind: ClassVar[Kind]
     service: ClassVar[str]  # semaphore bucket: compute, network, volume, load-balancer
+    proxy: ClassVar[str] = ""  # openstacksdk proxy attribute: network, compute, block_storage, load_balancer
+    path: ClassVar[str] = ""  # list path below the service endpoint
+    collection: ClassVar[str] = ""  # key of the list in the answer
     asynchronous: ClassVar[bool] = False  # the delete call returns before the object is gone
     created_field: ClassVar[str] = "created_at"
 
     def list(self, conn: Any) -> list[Resource]:
-        raise NotImplementedError
+        """Every object of the kind, all pages, as plain API records (no SDK resource objects: cheaper)."""
+        return [self.from_api(row) for row in list_rows(getattr(conn, self.proxy), self.path, self.collection)]
 
     def relations(self, res: Resource, idx: Index) -> Iterable[Relation]:
         return ()
@@ -137,20 +149,52 @@ class KindHandler:
     def delete(self, conn: Any, res: Resource) -> None:
         raise NotImplementedError
 
+    def delete_in_progress(self, res: Resource) -> bool:
+        """The listing shows the object already being deleted (an earlier run's call): only wait for it."""
+        return False
+
+    def busy(self, status: str) -> bool:
+        """The object is in a transitional state in which the service refuses deletion: wait first."""
+        return False
+
+    recovery: ClassVar[str] = ""  # what ``recover`` does, for reports; empty when the kind has none
+
+    def recover(self, conn: Any, res: Resource) -> None:
+        """Last resort for a delete that does not finish (admin-only on most clouds)."""
+        raise NotImplementedError
+
     def live_ids(self, conn: Any) -> dict[str, str]:
         """Ids that still exist, with their status, for waiting on asynchronous deletes."""
         return {r.id: str(r.attrs.get("status") or "") for r in self.list(conn)}
 
-    def to_resource(self, obj: Any) -> Resource:
-        attrs = obj.to_dict(computed=False, headers=False, original_names=True)
+    def from_api(self, attrs: dict[str, Any]) -> Resource:
         return Resource(
             kind=self.kind,
-            id=str(attrs.get("id") or getattr(obj, "id", "")),
+            id=str(attrs.get("id") or ""),
             name=str(attrs.get("name") or ""),
             project_id=str(attrs.get("project_id") or attrs.get("tenant_id") or ""),
             created_at=parse_time(attrs.get(self.created_field)),
             attrs=attrs,
         )
+
+
+def list_rows(proxy: Any, path: str, collection: str) -> list[dict[str, Any]]:
+    """GET ``path`` through an openstacksdk proxy and follow ``<collection>_links`` next pages."""
+    from openstack import exceptions
+
+    rows: list[dict[str, Any]] = []
+    url: str | None = path
+    seen: set[str] = set()
+    while url and url not in seen:
+        seen.add(url)
+        response = proxy.get(url)
+        exceptions.raise_from_response(response)
+        body = response.json()
+        rows.extend(r for r in body.get(collection) or () if isinstance(r, dict))
+        links = body.get(f"{collection}_links") or ()
+        url = next((str(link["href"]) for link in links if isinstance(link, dict) and link.get("rel") == "next"
+                    and link.get("href")), None)
+    return rows
 
 
 def rel(before: Resource, after_kind: Kind, after_id: str | None, reason: str) -> Iterator[Relation]:

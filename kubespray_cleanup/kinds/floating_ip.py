@@ -12,16 +12,13 @@ from kubespray_cleanup.model import Kind, Resource, node_key
 class FloatingIPHandler(KindHandler):
     kind = Kind.FLOATING_IP
     service = "network"
+    proxy = "network"
+    path = "/floatingips"
+    collection = "floatingips"
 
-    def list(self, conn: Any) -> list[Resource]:
-        result = []
-        for obj in conn.network.ips():
-            res = self.to_resource(obj)
-            if not res.name:
-                res = Resource(res.kind, res.id, str(res.attrs.get("floating_ip_address") or ""), res.project_id,
-                               res.created_at, res.attrs)
-            result.append(res)
-        return result
+    def from_api(self, attrs: dict[str, Any]) -> Resource:
+        """FIPs have no name: the address stands in for it in plans."""
+        return super().from_api({**attrs, "name": attrs.get("name") or attrs.get("floating_ip_address") or ""})
 
     def relations(self, res: Resource, idx: Index) -> Iterable[Relation]:
         router_id = res.attrs.get("router_id")

@@ -11,13 +11,15 @@ from kubespray_cleanup.model import Kind, Resource
 class KeypairHandler(KindHandler):
     kind = Kind.KEYPAIR
     service = "compute"
+    proxy = "compute"
+    path = "/os-keypairs"
+    collection = "keypairs"
 
-    def list(self, conn: Any) -> list[Resource]:
-        result = []
-        for obj in conn.compute.keypairs():
-            res = self.to_resource(obj)
-            result.append(Resource(Kind.KEYPAIR, res.name, res.name, res.project_id, res.created_at, res.attrs))
-        return result
+    def from_api(self, attrs: dict[str, Any]) -> Resource:
+        """List entries are wrapped (``{"keypair": {...}}``); the name is the id."""
+        wrapped = attrs.get("keypair")
+        inner: dict[str, Any] = wrapped if isinstance(wrapped, dict) else attrs
+        return super().from_api({**inner, "id": inner.get("name")})
 
     def delete(self, conn: Any, res: Resource) -> None:
         conn.compute.delete_keypair(res.name, ignore_missing=True)

@@ -13,15 +13,12 @@ class LoadBalancerHandler(KindHandler):
     kind = Kind.LOAD_BALANCER
     service = "load-balancer"
     asynchronous = True
+    proxy = "load_balancer"
+    path = "/lbaas/loadbalancers"
+    collection = "loadbalancers"
 
-    def list(self, conn: Any) -> list[Resource]:
-        result = []
-        for obj in conn.load_balancer.load_balancers():
-            res = self.to_resource(obj)
-            attrs = dict(res.attrs)
-            attrs["status"] = attrs.get("provisioning_status")
-            result.append(Resource(res.kind, res.id, res.name, res.project_id, res.created_at, attrs))
-        return result
+    def from_api(self, attrs: dict[str, Any]) -> Resource:
+        return super().from_api({**attrs, "status": attrs.get("provisioning_status")})
 
     def relations(self, res: Resource, idx: Index) -> Iterable[Relation]:
         yield from rel(res, Kind.SUBNET, res.attrs.get("vip_subnet_id"), "load_balancer.vip_subnet_id")
@@ -32,6 +29,12 @@ class LoadBalancerHandler(KindHandler):
         vip = idx.get(Kind.PORT, port_id)
         if vip is not None and vip.attrs.get("device_owner") in ("", None):
             yield Relation(res.key, vip.key, "load_balancer.vip_port_id")
+
+    def delete_in_progress(self, res: Resource) -> bool:
+        return res.attrs.get("status") == "PENDING_DELETE"
+
+    def busy(self, status: str) -> bool:
+        return status in ("PENDING_CREATE", "PENDING_UPDATE")
 
     def delete(self, conn: Any, res: Resource) -> None:
         conn.load_balancer.delete_load_balancer(res.id, ignore_missing=True, cascade=True)

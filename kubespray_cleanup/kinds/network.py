@@ -11,9 +11,10 @@ from kubespray_cleanup.model import Kind, Resource
 class NetworkHandler(KindHandler):
     kind = Kind.NETWORK
     service = "network"
+    proxy = "network"
+    path = "/networks"
+    collection = "networks"
 
-    def list(self, conn: Any) -> list[Resource]:
-        return [self.to_resource(n) for n in conn.network.networks()]
 
     def delete(self, conn: Any, res: Resource) -> None:
         conn.network.delete_network(res.id, ignore_missing=True)

@@ -12,25 +12,29 @@ from kubespray_cleanup.model import Kind, Resource
 class PortHandler(KindHandler):
     kind = Kind.PORT
     service = "network"
+    proxy = "network"
+    path = "/ports"
+    collection = "ports"
 
     def list(self, conn: Any) -> list[Resource]:
         """Ports, with router-interface ports turned into ``router_interface`` resources."""
         from kubespray_cleanup.kinds.router_interface import RouterInterfaceHandler
 
         interfaces = RouterInterfaceHandler()
-        result = []
-        for obj in conn.network.ports():
-            res = self.to_resource(obj)
-            if res.attrs.get("device_owner") in ROUTER_INTERFACE_OWNERS:
-                res = interfaces.from_port(res)
-            result.append(res)
-        return result
+        return [interfaces.from_port(res) if res.attrs.get("device_owner") in ROUTER_INTERFACE_OWNERS else res
+                for res in super().list(conn)]
 
     def relations(self, res: Resource, idx: Index) -> Iterable[Relation]:
         yield from rel(res, Kind.NETWORK, res.attrs.get("network_id"), "port.network_id")
         for fixed in res.attrs.get("fixed_ips") or ():
             if isinstance(fixed, dict):
                 yield from rel(res, Kind.SUBNET, fixed.get("subnet_id"), "port.fixed_ips.subnet_id")
+                # Ordering only, so that a kept port keeps the interface that routes its subnet.
+                for iface in idx.interfaces_by_subnet.get(str(fixed.get("subnet_id")), ()):
+                    yield Relation(res.key, iface.key, "port.subnet.router_interface")
+        # Ordering only, so that a kept port keeps its floating IP (the port's delete disassociates it).
+        for fip in idx.floating_ips_by_port.get(res.id, ()):
+            yield Relation(res.key, fip.key, "floating_ip.port_id")
         for sg_id in res.attrs.get("security_groups") or ():
             yield from rel(res, Kind.SECURITY_GROUP, sg_id, "port.security_groups")
 

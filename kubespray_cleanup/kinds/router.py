@@ -11,9 +11,10 @@ from kubespray_cleanup.model import Kind, Resource
 class RouterHandler(KindHandler):
     kind = Kind.ROUTER
     service = "network"
+    proxy = "network"
+    path = "/routers"
+    collection = "routers"
 
-    def list(self, conn: Any) -> list[Resource]:
-        return [self.to_resource(r) for r in conn.network.routers()]
 
     def delete(self, conn: Any, res: Resource) -> None:
         conn.network.delete_router(res.id, ignore_missing=True)

@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from kubespray_cleanup.kinds.base import Index, KindHandler, Relation
+from kubespray_cleanup.kinds.base import REMOTE_GROUP_REASON, Index, KindHandler, Relation
 from kubespray_cleanup.model import Kind, Resource, node_key
 
 
 class SecurityGroupHandler(KindHandler):
     kind = Kind.SECURITY_GROUP
     service = "network"
+    proxy = "network"
+    path = "/security-groups"
+    collection = "security_groups"
 
-    def list(self, conn: Any) -> list[Resource]:
-        return [self.to_resource(g) for g in conn.network.security_groups()]
 
     def relations(self, res: Resource, idx: Index) -> Iterable[Relation]:
         """A group whose rules reference another group goes first, so Neutron never rewrites a kept group."""
@@ -23,7 +24,7 @@ class SecurityGroupHandler(KindHandler):
             remote = rule.get("remote_group_id") if isinstance(rule, dict) else None
             if remote and remote != res.id and remote not in seen:
                 seen.add(remote)
-                yield Relation(res.key, node_key(Kind.SECURITY_GROUP, str(remote)), "rule.remote_group_id")
+                yield Relation(res.key, node_key(Kind.SECURITY_GROUP, str(remote)), REMOTE_GROUP_REASON)
 
     def delete(self, conn: Any, res: Resource) -> None:
         conn.network.delete_security_group(res.id, ignore_missing=True)

@@ -12,11 +12,12 @@ from kubespray_cleanup.model import Kind, Resource
 class ServerHandler(KindHandler):
     kind = Kind.SERVER
     service = "compute"
+    proxy = "compute"
+    path = "/servers/detail"
+    collection = "servers"
     asynchronous = True
     created_field = "created"
 
-    def list(self, conn: Any) -> list[Resource]:
-        return [self.to_resource(s) for s in conn.compute.servers(details=True)]
 
     def relations(self, res: Resource, idx: Index) -> Iterable[Relation]:
         for port in idx.ports_by_device.get(res.id, ()):
@@ -32,5 +33,10 @@ class ServerHandler(KindHandler):
     def delete(self, conn: Any, res: Resource) -> None:
         conn.compute.delete_server(res.id, ignore_missing=True)
 
-    def force_delete(self, conn: Any, res: Resource) -> None:
+    recovery = "force-delete"
+
+    def delete_in_progress(self, res: Resource) -> bool:
+        return res.attrs.get("OS-EXT-STS:task_state") == "deleting"
+
+    def recover(self, conn: Any, res: Resource) -> None:
         conn.compute.delete_server(res.id, ignore_missing=True, force=True)

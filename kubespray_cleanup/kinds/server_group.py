@@ -12,9 +12,10 @@ from kubespray_cleanup.model import Kind, Resource, node_key
 class ServerGroupHandler(KindHandler):
     kind = Kind.SERVER_GROUP
     service = "compute"
+    proxy = "compute"
+    path = "/os-server-groups"
+    collection = "server_groups"
 
-    def list(self, conn: Any) -> list[Resource]:
-        return [self.to_resource(g) for g in conn.compute.server_groups()]
 
     def relations(self, res: Resource, idx: Index) -> Iterable[Relation]:
         for member in res.attrs.get("members") or ():

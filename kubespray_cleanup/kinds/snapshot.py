@@ -12,13 +12,20 @@ from kubespray_cleanup.model import Kind, Resource
 class SnapshotHandler(KindHandler):
     kind = Kind.SNAPSHOT
     service = "volume"
+    proxy = "block_storage"
+    path = "/snapshots/detail"
+    collection = "snapshots"
     asynchronous = True
 
-    def list(self, conn: Any) -> list[Resource]:
-        return [self.to_resource(s) for s in conn.block_storage.snapshots(details=True)]
 
     def relations(self, res: Resource, idx: Index) -> Iterable[Relation]:
         yield from rel(res, Kind.VOLUME, res.attrs.get("volume_id"), "snapshot.volume_id")
+
+    def delete_in_progress(self, res: Resource) -> bool:
+        return res.attrs.get("status") == "deleting"
+
+    def busy(self, status: str) -> bool:
+        return status == "creating"
 
     def delete(self, conn: Any, res: Resource) -> None:
         conn.block_storage.delete_snapshot(res.id, ignore_missing=True)

@@ -12,9 +12,10 @@ from kubespray_cleanup.model import Kind, Resource
 class SubnetHandler(KindHandler):
     kind = Kind.SUBNET
     service = "network"
+    proxy = "network"
+    path = "/subnets"
+    collection = "subnets"
 
-    def list(self, conn: Any) -> list[Resource]:
-        return [self.to_resource(s) for s in conn.network.subnets()]
 
     def relations(self, res: Resource, idx: Index) -> Iterable[Relation]:
         yield from rel(res, Kind.NETWORK, res.attrs.get("network_id"), "subnet.network_id")

@@ -12,10 +12,11 @@ from kubespray_cleanup.model import Kind, Resource, node_key
 class VolumeHandler(KindHandler):
     kind = Kind.VOLUME
     service = "volume"
+    proxy = "block_storage"
+    path = "/volumes/detail"
+    collection = "volumes"
     asynchronous = True
 
-    def list(self, conn: Any) -> list[Resource]:
-        return [self.to_resource(v) for v in conn.block_storage.volumes(details=True)]
 
     def relations(self, res: Resource, idx: Index) -> Iterable[Relation]:
         for attachment in res.attrs.get("attachments") or ():
@@ -24,5 +25,18 @@ class VolumeHandler(KindHandler):
                                "volume.attachments.server_id")
         yield from rel(res, Kind.SNAPSHOT, res.attrs.get("snapshot_id"), "volume.snapshot_id")
 
+    recovery = "reset-status + force-delete"
+
+    def delete_in_progress(self, res: Resource) -> bool:
+        return res.attrs.get("status") == "deleting"
+
+    def busy(self, status: str) -> bool:
+        return status in ("creating", "attaching", "detaching", "downloading", "uploading", "backing-up")
+
     def delete(self, conn: Any, res: Resource) -> None:
         conn.block_storage.delete_volume(res.id, ignore_missing=True, cascade=True)
+
+    def recover(self, conn: Any, res: Resource) -> None:
+        """Cinder's documented way out of ``error_deleting``/``detaching``: reset, then force delete."""
+        conn.block_storage.reset_volume_status(res.id, status="error", attach_status="detached")
+        conn.block_storage.delete_volume(res.id, ignore_missing=True, force=True)

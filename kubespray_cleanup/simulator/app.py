@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import IO, Any
 
+from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
@@ -110,6 +111,12 @@ class Simulator:
         self._log_lock = threading.Lock()
         self.stats: Counter[tuple[str, str, int]] = Counter()
         self._stats_lock = threading.Lock()
+        # Wall time spent inside the app per request (simulated latency and injected sleeps excluded), and
+        # the part of it spent holding the store lock: what the simulator itself costs a client.
+        self.handler_seconds_total = 0.0
+        self.handler_seconds_max = 0.0
+        self.locked_seconds_total = 0.0
+        self._slept = threading.local()
         self.routes = Routes()
         self._register_services()
         self.url_map = Map(self.routes.rules)
@@ -122,11 +129,17 @@ class Simulator:
 
     # --- WSGI ----------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        request = Request(environ)
         started = time.perf_counter()
+        request = Request(environ)
+        # A plain copy: handlers read headers many times per request (Nova's microversion once per server
+        # rendered), and each read of werkzeug's EnvironHeaders walks the whole WSGI environ.
+        request.headers = Headers(request.headers)
+        self._slept.seconds = 0.0
+        self._slept.locked = 0.0
         response, route = self._dispatch(request)
+        body = response(environ, start_response)
         self._account(request, route, response.status_code, started)
-        return response(environ, start_response)
+        return body
 
     def _dispatch(self, request: Request) -> tuple[Response, str]:
         adapter = self.url_map.bind_to_environ(request.environ)
@@ -152,7 +165,11 @@ class Simulator:
             token = None if route in self.routes.public else self._authenticate(request)
             self.store.advance()
             with self.store.lock:
-                response = self.routes.handlers[route](Ctx(self, request, token), **args)
+                entered = time.perf_counter()
+                try:
+                    response = self.routes.handlers[route](Ctx(self, request, token), **args)
+                finally:
+                    self._slept.locked = time.perf_counter() - entered
         except ApiError as err:
             response = err.response
         return response, route
@@ -166,17 +183,25 @@ class Simulator:
 
     def _sleep(self, simulated_seconds: float) -> None:
         if simulated_seconds > 0:
-            time.sleep(simulated_seconds / self.store.time_scale)
+            seconds = simulated_seconds / self.store.time_scale
+            time.sleep(seconds)
+            self._slept.seconds = getattr(self._slept, "seconds", 0.0) + seconds
 
     def _account(self, request: Request, route: str, status: int, started: float) -> None:
         if route.split(" ", 1)[-1].startswith("/_sim"):
             return
+        elapsed = time.perf_counter() - started
+        own = max(0.0, elapsed - getattr(self._slept, "seconds", 0.0))
+        locked = getattr(self._slept, "locked", 0.0)
         with self._stats_lock:
             self.stats[(request.method, route, status)] += 1
+            self.handler_seconds_total += own
+            self.handler_seconds_max = max(self.handler_seconds_max, own)
+            self.locked_seconds_total += locked
         if self.request_log is not None:
             line = json.dumps({
                 "ts": time.time(), "method": request.method, "path": request.path, "route": route,
-                "status": status, "ms": round((time.perf_counter() - started) * 1000, 3),
+                "status": status, "ms": round(elapsed * 1000, 3),
             })
             with self._log_lock:
                 self.request_log.write(line + "\n")
@@ -186,6 +211,8 @@ class Simulator:
     def stats_json(self) -> dict[str, Any]:
         with self._stats_lock:
             items = list(self.stats.items())
+            handler_total, handler_max = self.handler_seconds_total, self.handler_seconds_max
+            locked_total = self.locked_seconds_total
         by_status: Counter[str] = Counter()
         by_method: Counter[str] = Counter()
         routes = []
@@ -193,9 +220,13 @@ class Simulator:
             by_status[str(status)] += n
             by_method[method] += n
             routes.append({"method": method, "route": route.split(" ", 1)[-1], "status": status, "count": n})
-        return {"total": sum(by_status.values()), "by_status": dict(by_status), "by_method": dict(by_method),
-                "routes": routes}
+        total = sum(by_status.values())
+        return {"total": total, "by_status": dict(by_status), "by_method": dict(by_method), "routes": routes,
+                "handler_seconds_total": round(handler_total, 6), "handler_seconds_max": round(handler_max, 6),
+                "handler_seconds_mean": round(handler_total / total, 6) if total else 0.0,
+                "locked_seconds_total": round(locked_total, 6)}
 
     def reset_stats(self) -> None:
         with self._stats_lock:
             self.stats.clear()
+            self.handler_seconds_total = self.handler_seconds_max = self.locked_seconds_total = 0.0

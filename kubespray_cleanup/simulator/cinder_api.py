@@ -391,6 +391,11 @@ def _scoped(handler: Callable[..., Response]) -> Callable[..., Response]:
     return VOLUME.wrap(wrapped)
 
 
+def list_backups(ctx: Ctx, project_id: str) -> Response:
+    """No backup service is simulated: the project never has backups."""
+    return json_response({"backups": []})
+
+
 def register(routes: Routes) -> None:
     routes.add("GET", "/volume", versions, public=True)
     routes.add("GET", "/volume/v3", versions_v3, public=True)
@@ -399,6 +404,7 @@ def register(routes: Routes) -> None:
         ("POST", "/volumes", create_volume), ("GET", "/volumes/<volume_id>", show_volume),
         ("PUT", "/volumes/<volume_id>", update_volume), ("DELETE", "/volumes/<volume_id>", delete_volume),
         ("POST", "/volumes/<volume_id>/action", volume_action),
+        ("GET", "/backups", list_backups), ("GET", "/backups/detail", list_backups),
         ("GET", "/snapshots", list_snapshots), ("GET", "/snapshots/detail", list_snapshots_detail),
         ("POST", "/snapshots", create_snapshot), ("GET", "/snapshots/<snapshot_id>", show_snapshot),
         ("DELETE", "/snapshots/<snapshot_id>", delete_snapshot),

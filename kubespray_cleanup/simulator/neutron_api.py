@@ -147,8 +147,14 @@ def delete_tag(ctx: Ctx, collection: str, rid: str, tag: str) -> Response:
     return empty(204)
 
 
+def list_service_providers(ctx: Ctx) -> Response:
+    """No advanced services (VPNaaS, LBaaS v1) are configured, as on most clouds: an empty list."""
+    return json_response({"service_providers": []})
+
+
 def register(routes: Routes) -> None:
     routes.add("GET", "/network", versions, public=True)
+    routes.add("GET", f"{BASE}/service-providers", list_service_providers)
     routes.add("GET", BASE, resources)
     routes.add("GET", f"{BASE}/extensions", list_extensions)
     routes.add("GET", f"{BASE}/extensions/<alias>", show_extension)

@@ -10,6 +10,7 @@ from kubespray_cleanup.simulator.http import neutron_error
 from kubespray_cleanup.simulator.neutron_model import (
     ROUTER_INTERFACE_OWNERS,
     allocate_ip,
+    cidr_block,
     create_port,
     remove_port,
     stamp,
@@ -132,7 +133,7 @@ def _attach_port(store: Store, router: Record, port_id: str) -> Record:
 
 
 def _check_no_overlap(store: Store, router: Record, subnet: Record) -> None:
-    block = ipaddress.ip_network(subnet["cidr"])
+    block = cidr_block(subnet["cidr"])
     for port in interface_ports(store, router["id"]):
         for ip in port["fixed_ips"]:
             other = store.get("subnets", ip["subnet_id"])
@@ -141,7 +142,7 @@ def _check_no_overlap(store: Store, router: Record, subnet: Record) -> None:
             if other["id"] == subnet["id"]:
                 raise neutron_error(400, "BadRequest", f"Bad router request: Router already has a port on "
                                     f"subnet {subnet['id']}.")
-            if ipaddress.ip_network(other["cidr"]).overlaps(block):
+            if cidr_block(other["cidr"]).overlaps(block):
                 raise neutron_error(400, "BadRequest", f"Bad router request: Cidr {subnet['cidr']} of subnet "
                                     f"{subnet['id']} overlaps with cidr {other['cidr']} of subnet {other['id']}.")
 
@@ -183,7 +184,7 @@ def check_interface_not_in_use(store: Store, router: Record, subnet_id: str) -> 
     subnet = store.get("subnets", subnet_id)
     if subnet is None:
         return
-    block = ipaddress.ip_network(subnet["cidr"])
+    block = cidr_block(subnet["cidr"])
     for route in router.get("routes") or []:
         nexthop = ipaddress.ip_address(route["nexthop"])
         if nexthop.version == block.version and nexthop in block:
@@ -265,6 +266,7 @@ def associate_floating_ip(store: Store, fip_id: str, port_id: str | None, fixed_
         raise _fip_not_found(fip_id)
     if port_id is None:
         fip.update(port_id=None, fixed_ip_address=None, router_id=None, status="DOWN")
+        store.reindex(fip, "floating_ips")
         return touch(store, fip) if bump else fip
     port = store.get("ports", port_id)
     if port is None:
@@ -285,6 +287,7 @@ def associate_floating_ip(store: Store, fip_id: str, port_id: str | None, fixed_
                             f"{port_id} using fixed IP {fixed}, as that fixed IP already has a floating IP on "
                             f"external network {fip['floating_network_id']}.")
     fip.update(port_id=port_id, fixed_ip_address=fixed, router_id=router_id, status="ACTIVE")
+    store.reindex(fip, "floating_ips")
     return touch(store, fip) if bump else fip
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import random
 from datetime import datetime
@@ -32,6 +33,7 @@ def touch(store: Store, record: Record) -> Record:
     """Bump ``revision_number`` and ``updated_at`` like any Neutron update."""
     record["revision_number"] = int(record.get("revision_number", 0)) + 1
     record["updated_at"] = iso(store.utcnow())
+    store.reindex(record)  # an update may have moved e.g. a port's device_id or a FIP's port_id
     return record
 
 
@@ -90,8 +92,16 @@ def _pool(cidr: ipaddress.IPv4Network | ipaddress.IPv6Network,
     return [{"start": _addr(cidr, a), "end": _addr(cidr, b)} for a, b in ranges]
 
 
+@functools.lru_cache(maxsize=8192)
+def cidr_block(cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """``ipaddress.ip_network(cidr)`` of a stored subnet's CIDR, parsed once (the objects are immutable)."""
+    return ipaddress.ip_network(cidr)
+
+
 def _addr(cidr: ipaddress.IPv4Network | ipaddress.IPv6Network, value: int) -> str:
-    return str(ipaddress.IPv4Address(value) if cidr.version == 4 else ipaddress.IPv6Address(value))
+    if cidr.version == 4:  # what str(IPv4Address(value)) gives, ten times faster
+        return f"{value >> 24}.{value >> 16 & 255}.{value >> 8 & 255}.{value & 255}"
+    return str(ipaddress.IPv6Address(value))
 
 
 def create_subnet(store: Store, network_id: str, cidr: str, *, name: str = "", project_id: str | None = None,
@@ -169,7 +179,7 @@ def used_ips(store: Store, subnet: Record) -> set[str]:
 def allocate_ip(store: Store, subnet: Record) -> str:
     """The lowest free address of the subnet's allocation pools (409 IpAddressGenerationFailure if full)."""
     used = used_ips(store, subnet)
-    block = ipaddress.ip_network(subnet["cidr"])
+    block = cidr_block(subnet["cidr"])
     for pool in subnet["allocation_pools"]:
         for value in range(int(ipaddress.ip_address(pool["start"])), int(ipaddress.ip_address(pool["end"])) + 1):
             addr = _addr(block, value)
@@ -182,7 +192,7 @@ def allocate_ip(store: Store, subnet: Record) -> str:
 def subnet_of(store: Store, ip: str, network_id: str) -> Record | None:
     addr = ipaddress.ip_address(ip)
     for subnet in store.iter("subnets", network_id=network_id):
-        block = ipaddress.ip_network(subnet["cidr"])
+        block = cidr_block(subnet["cidr"])
         if addr.version == block.version and addr in block:
             return subnet
     return None
@@ -324,8 +334,7 @@ def _sg_record(store: Store, project_id: str, name: str, description: str, sg_id
 
 
 def default_security_group(store: Store, project_id: str) -> Record | None:
-    return next((sg for sg in store.iter("security_groups", project_id=project_id) if sg["name"] == "default"),
-                None)
+    return next(store.iter("security_groups", project_id=project_id, name="default"), None)
 
 
 def ensure_default_security_group(store: Store, project_id: str) -> Record:
@@ -376,12 +385,13 @@ def create_security_group_rule(store: Store, security_group_id: str, *, directio
 
 def remove_security_group(store: Store, sg_id: str) -> None:
     """Delete a group, its rules, and every rule elsewhere whose ``remote_group_id`` is this group."""
-    for rule in list(store.iter("security_group_rules")):
-        if rule["security_group_id"] == sg_id or rule.get("remote_group_id") == sg_id:
-            store.remove("security_group_rules", rule["id"])
-            owner = store.get("security_groups", rule["security_group_id"])
-            if owner is not None and rule["security_group_id"] != sg_id:
-                touch(store, owner)
+    doomed = list(store.iter("security_group_rules", security_group_id=sg_id))
+    doomed += [r for r in store.iter("security_group_rules", remote_group_id=sg_id) if r["security_group_id"] != sg_id]
+    for rule in doomed:
+        store.remove("security_group_rules", rule["id"])
+        owner = store.get("security_groups", rule["security_group_id"])
+        if owner is not None and rule["security_group_id"] != sg_id:
+            touch(store, owner)
     store.remove("security_groups", sg_id)
 
 

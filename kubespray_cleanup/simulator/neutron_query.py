@@ -103,9 +103,10 @@ def not_found(collection: str, rid: str) -> Exception:
     return neutron_error(404, err_type, template.format(id=rid))
 
 
-def hidden() -> Exception:
-    """Policy denied on an object the caller can see but does not own."""
-    return neutron_error(404, "HTTPNotFound", "The resource could not be found.")
+def policy_refused(collection: str, action: str) -> Exception:
+    """Policy denied on an object the caller can see but does not own (real Neutron 29: 403, not 404)."""
+    singular = KINDS[collection][1]
+    return neutron_error(403, "PolicyNotAuthorized", f"rule:{action}_{singular} is disallowed by policy")
 
 
 def fetch(ctx: Ctx, collection: str, rid: str, *, modify: bool = False, delete: bool = False) -> Record:
@@ -115,7 +116,7 @@ def fetch(ctx: Ctx, collection: str, rid: str, *, modify: bool = False, delete: 
     if rec is None or not visible(ctx, collection, rec):
         raise not_found(collection, rid)
     if (modify or delete) and not may_modify(ctx, collection, rec, delete=delete):
-        raise hidden()
+        raise policy_refused(collection, "delete" if delete else "update")
     return rec
 
 
@@ -320,10 +321,25 @@ def forbid_admin_only(ctx: Ctx, action: str, body: dict[str, Any], keys: Iterabl
 def list_handler(collection: str) -> Callable[..., Response]:
     """GET on a collection: every record of its table the caller may see, filtered and paginated."""
 
+    table = KINDS[collection][0]
+    indexed = _INDEXED_FILTERS.get(table, ())
+
     def handler(ctx: Ctx) -> Response:
-        return list_response(ctx, collection, ctx.store.iter(KINDS[collection][0]))
+        # A single-valued filter on an indexed field narrows the candidates; list_response still applies it.
+        narrow = {key: values[0] for key in indexed
+                  for values in [ctx.request.args.getlist(key)] if len(values) == 1 and values[0]}
+        return list_response(ctx, collection, ctx.store.iter(table, **narrow))
 
     return handler
+
+
+# Query filters the store keeps an index for, per table (see Store's indexes).
+_INDEXED_FILTERS: dict[str, tuple[str, ...]] = {
+    "ports": ("network_id", "device_id"),
+    "subnets": ("network_id",),
+    "floating_ips": ("port_id", "router_id"),
+    "security_group_rules": ("security_group_id", "remote_group_id"),
+}
 
 
 def show_handler(collection: str) -> Callable[..., Response]:

@@ -68,7 +68,7 @@ def generate_key_pair() -> tuple[str, str]:
 
 
 def find_keypair(store: Store, user_id: str, name: str) -> Record | None:
-    return next((k for k in store.iter("keypairs") if keypair_user(k) == user_id and k.get("name") == name), None)
+    return next((k for k in store.iter("keypairs", name=name) if keypair_user(k) == user_id), None)
 
 
 def keypair_user(keypair: Record) -> str:
@@ -334,7 +334,7 @@ def server_ports(store: Store, server_id: str) -> list[Record]:
     """Ports bound to the server (Nova's ``device_id`` lookup), in the order they were requested."""
     server = store.get("servers", server_id) or {}
     order = {pid: i for i, pid in enumerate(server.get("_ports", []))}
-    ports = [p for p in store.iter("ports") if p.get("device_id") == server_id]
+    ports = list(store.iter("ports", device_id=server_id))
     return sorted(ports, key=lambda p: (order.get(p["id"], len(order)), str(p.get("created_at", "")), str(p["id"])))
 
 

@@ -13,6 +13,10 @@ A scenario file::
     resources: {networks: [...]} # raw records per table
 
 Every project also gets its ``default`` security group; the ``admin`` cloud sees all projects.
+A bare inventory dump (a JSON/YAML file with ``servers``/``ports`` ... at top level) is a scenario too.
+Projects an inventory makes from its records' tenant ids are named ``project-<first 8 hex digits>``
+and get a CI user and cloud like the listed ones; that user has the id the dump's servers (or, failing
+those, its keypairs) name, so the dump's keypairs are that user's.
 """
 
 from __future__ import annotations
@@ -103,6 +107,27 @@ def resolve(spec: str, _seen: tuple[str, ...] = ()) -> dict[str, Any]:
     return data
 
 
+def add_ci_user(store: Store, scenario: Scenario, project: Project, user_id: str | None = None) -> None:
+    """Give ``project`` its CI user ``<project>-ci`` (password ``<project>-password``) and a cloud of its name.
+
+    ``user_id`` fixes the user's id (an inventory dump's servers and keypairs name it); when a user with
+    that id already exists, it gets a role on ``project`` instead, and the cloud uses its name and password.
+    The admin user, if there is one already, gets the admin role on the project too.
+    """
+    name = project.name
+    existing = store.users.get(user_id) if user_id else None
+    if existing is not None:
+        existing.roles.setdefault(project.id, ["member"])
+        if not any(c.cloud == name for c in scenario.credentials):
+            scenario.credentials.append(Credential(name, existing.name, existing.password, name))
+    elif store.user_by_name(f"{name}-ci") is None:
+        store.add_user(f"{name}-ci", f"{name}-password", project, user_id=user_id)
+        scenario.credentials.append(Credential(name, f"{name}-ci", f"{name}-password", name))
+    admin = store.user_by_name("admin")
+    if admin is not None:
+        admin.roles.setdefault(project.id, ["admin", "member"])
+
+
 def _add_identity(store: Store, scenario: Scenario, names: list[str]) -> dict[str, Project]:
     projects: dict[str, Project] = {}
     for entry in names:
@@ -110,9 +135,7 @@ def _add_identity(store: Store, scenario: Scenario, names: list[str]) -> dict[st
         pid = None if isinstance(entry, str) else entry.get("id")
         project = store.project_by_name(name) or store.add_project(name, pid)
         projects[name] = project
-        if store.user_by_name(f"{name}-ci") is None:
-            store.add_user(f"{name}-ci", f"{name}-password", project)
-            scenario.credentials.append(Credential(name, f"{name}-ci", f"{name}-password", name))
+        add_ci_user(store, scenario, project)
     admin_project = store.project_by_name("admin") or store.add_project("admin")
     if store.user_by_name("admin") is None:
         admin = store.add_user("admin", "admin-password", admin_project, roles=("admin", "member"))

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kubespray_cleanup.simulator.store import Project, Store
+from kubespray_cleanup.simulator.store import Project, Record, Store
 
 if TYPE_CHECKING:
     from kubespray_cleanup.simulator.scenarios import Scenario
@@ -29,7 +29,10 @@ def apply(store: Store, scenario: Scenario, data: dict[str, Any], projects: dict
         if inventory is None:
             path = Path(data.get("_base_dir") or ".") / str(data["inventory"])
             inventory = json.loads(path.read_text())
-        load_inventory(store, inventory)
+        from kubespray_cleanup.simulator.scenarios import add_ci_user
+
+        for project, user_id in load_inventory(store, inventory):
+            add_ci_user(store, scenario, project, user_id)
     for table, rows in (data.get("resources") or {}).items():
         for row in rows:
             store.put(table, _with_project(store, dict(row)))
@@ -71,17 +74,47 @@ def _with_project(store: Store, row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def load_inventory(store: Store, inventory: dict[str, Any]) -> None:
-    """Insert raw records from an inventory dump; projects and users are made from their ids."""
+def load_inventory(store: Store, inventory: dict[str, Any]) -> list[tuple[Project, str | None]]:
+    """Insert raw records from an inventory dump; projects are made from their ids.
+
+    Returns the projects made (named ``project-<first 8 hex digits of the id>``), each with the id of the
+    user who acted in it (None when the dump tells none): the ``user_id`` of its servers, volumes or server
+    groups, else, for the project owning most records, the owner of the dump's keypairs. When that project
+    existed already (a scenario named it), the keypairs are handed to its ``<name>-ci`` user instead.
+    """
+    made: dict[str, Project] = {}
+    owned: dict[str, int] = {}
+    actors: dict[str, str] = {}
+    keypairs: list[Record] = []
     for table, rows in inventory.items():
         if not isinstance(rows, list):
             continue
         for row in rows:
             row = dict(row)
             pid = row.get("project_id") or row.get("tenant_id")
-            if pid and pid not in store.projects:
-                store.add_project(f"project-{pid[:8]}", pid)
+            if pid:
+                pid = str(pid)
+                if pid not in store.projects:
+                    made[pid] = store.add_project(f"project-{pid[:8]}", pid)
+                owned[pid] = owned.get(pid, 0) + 1
+                if row.get("user_id") and table in ("servers", "volumes", "server_groups"):
+                    actors.setdefault(pid, str(row["user_id"]))
             if table == "keypairs":
                 row.setdefault("id", row.get("name"))
                 row.setdefault("_user_id", row.get("user_id", ""))
+                keypairs.append(row)
             store.put(table, row)
+    for user_id in dict.fromkeys(str(k["_user_id"]) for k in keypairs if k["_user_id"]):
+        acting = [pid for pid, actor in actors.items() if actor == user_id]
+        idle = [pid for pid in owned if pid not in actors]
+        if not acting and idle:
+            acting = [max(idle, key=lambda pid: owned[pid])]
+            actors[acting[0]] = user_id
+        for pid in acting:
+            ci = None if pid in made else store.user_by_name(f"{store.projects[pid].name}-ci")
+            if ci is not None and ci.id != user_id and user_id not in store.users:
+                for keypair in keypairs:
+                    if keypair["_user_id"] == user_id:
+                        keypair["_user_id"] = ci.id
+            break
+    return [(project, actors.get(pid)) for pid, project in made.items()]

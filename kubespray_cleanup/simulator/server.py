@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -40,7 +41,9 @@ class SimulatorServer:
                  latency: LatencyProfile | str = "none", time_scale: float = 1.0,
                  faults: FaultSpec | str | None = None, request_log: IO[str] | None = None) -> None:
         self.store = Store(time_scale=time_scale)
+        started = time.perf_counter()
         self.scenario: Scenario = load_scenario(self.store, scenario)
+        self.load_seconds = time.perf_counter() - started
         self.simulator = Simulator(self.store, latency=latency, faults=faults, request_log=request_log)
         self._server: BaseWSGIServer = make_server(host, port, self.simulator, threaded=True,
                                                    request_handler=_QuietHandler)

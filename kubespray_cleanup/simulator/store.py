@@ -40,6 +40,18 @@ TABLES = (
     "trunks",
 )
 
+# Fields with a secondary index (value -> records), so filtered lookups on hot paths do not scan a table.
+# ``Store.iter`` uses them transparently; ``put``/``remove`` maintain them, and code that changes one of
+# these fields in place calls ``Store.reindex`` (Neutron's ``touch`` does, after every update).
+INDEXED: dict[str, tuple[str, ...]] = {
+    "ports": ("network_id", "device_id"),
+    "subnets": ("network_id",),
+    "floating_ips": ("port_id", "router_id"),
+    "security_groups": ("project_id", "name"),
+    "security_group_rules": ("security_group_id", "remote_group_id"),
+    "keypairs": ("name",),
+}
+
 
 @dataclass
 class Project:
@@ -108,6 +120,14 @@ class Store:
         self._events: list[tuple[float, int, Callable[[], None]]] = []
         self._seq = itertools.count()
         self.tables: dict[str, dict[str, Record]] = defaultdict(dict)
+        # (table, field) -> value -> {record id: insertion number}; each bucket is kept in insertion order,
+        # so indexed lookups yield records in table order like a scan would. _order: (table, id) -> that
+        # number, _indexed_as: (table, id) -> the indexed values the record was filed under.
+        self._index: dict[tuple[str, str], dict[Any, dict[Any, int]]] = {
+            (table, name): {} for table, names in INDEXED.items() for name in names}
+        self._indexed_as: dict[tuple[str, Any], tuple[Any, ...]] = {}
+        self._order: dict[tuple[str, Any], int] = {}
+        self._order_seq = itertools.count()
         self.projects: dict[str, Project] = {}
         self.users: dict[str, User] = {}
         self.app_credentials: dict[str, AppCredential] = {}
@@ -176,17 +196,97 @@ class Store:
         return self.tables[table].get(rid)
 
     def put(self, table: str, record: Record) -> Record:
-        self.tables[table][record["id"]] = record
+        rid = record["id"]
+        rows = self.tables[table]
+        if table in INDEXED:
+            if rid not in rows:
+                self._order[(table, rid)] = next(self._order_seq)
+            rows[rid] = record
+            self._index_record(table, record)
+        else:
+            rows[rid] = record
         return record
 
     def remove(self, table: str, rid: str) -> Record | None:
-        return self.tables[table].pop(rid, None)
+        record = self.tables[table].pop(rid, None)
+        if record is not None and table in INDEXED:
+            self._order.pop((table, rid), None)
+            self._unindex(table, rid)
+        return record
+
+    def reindex(self, record: Record, table: str | None = None) -> None:
+        """Refresh the indexes of ``record`` after one of its indexed fields changed in place.
+
+        Without ``table`` every indexed table holding this very record (by identity) is refreshed.
+        """
+        rid: Any = record.get("id")
+        for name in (table,) if table else INDEXED:
+            if name in INDEXED and self.tables[name].get(rid) is record:
+                self._index_record(name, record)
+
+    def _index_record(self, table: str, record: Record) -> None:
+        rid = record["id"]
+        values = tuple(_hashable(record.get(name)) for name in INDEXED[table])
+        old = self._indexed_as.get((table, rid))
+        if old == values:
+            return
+        if old is not None:
+            self._unindex(table, rid)
+        number = self._order[(table, rid)]
+        for name, value in zip(INDEXED[table], values, strict=True):
+            if value is _UNHASHABLE:
+                continue
+            buckets = self._index[(table, name)]
+            bucket = buckets.setdefault(value, {})
+            if bucket and next(reversed(bucket.values())) > number:  # moved in place: restore table order
+                bucket[rid] = number
+                buckets[value] = dict(sorted(bucket.items(), key=lambda item: item[1]))
+            else:
+                bucket[rid] = number
+        self._indexed_as[(table, rid)] = values
+
+    def _unindex(self, table: str, rid: Any) -> None:
+        old = self._indexed_as.pop((table, rid), None)
+        if old is None:
+            return
+        for name, value in zip(INDEXED[table], old, strict=True):
+            bucket = self._index[(table, name)].get(value) if value is not _UNHASHABLE else None
+            if bucket is not None:
+                bucket.pop(rid, None)
+                if not bucket:
+                    del self._index[(table, name)][value]
 
     def iter(self, table: str, **filters: Any) -> Iterator[Record]:
-        """Records of ``table`` whose fields equal every given filter value."""
-        for rec in list(self.tables[table].values()):
-            if all(rec.get(k) == v for k, v in filters.items()):
-                yield rec
+        """Records of ``table`` whose fields equal every given filter value (in table order).
+
+        Iterates over a snapshot, so callers may remove records while iterating.
+        """
+        rows = self.tables[table]
+        if not filters:
+            return iter(list(rows.values()))
+        candidates = self._candidates(table, filters)
+        if candidates is None:
+            items = filters.items()
+            return iter([rec for rec in list(rows.values()) if all(rec.get(k) == v for k, v in items)])
+        if len(filters) == 1:
+            ((key, value),) = filters.items()
+            return iter([rec for rid in candidates if (rec := rows.get(rid)) is not None and rec.get(key) == value])
+        return iter([rec for rid in candidates if (rec := rows.get(rid)) is not None
+                     and all(rec.get(k) == v for k, v in filters.items())])
+
+    def _candidates(self, table: str, filters: dict[str, Any]) -> list[Any] | None:
+        """Ids from the smallest index bucket among the filtered fields, or None when none is indexed."""
+        best: dict[Any, int] | None = None
+        for name in INDEXED.get(table, ()):
+            if name not in filters:
+                continue
+            try:
+                bucket = self._index[(table, name)].get(filters[name], _EMPTY)
+            except TypeError:  # an unhashable filter value: no index can answer
+                continue
+            if best is None or len(bucket) < len(best):
+                best = bucket
+        return None if best is None else list(best)
 
     def count(self) -> dict[str, int]:
         return {name: len(rows) for name, rows in self.tables.items() if rows}
@@ -199,6 +299,19 @@ class Store:
                 for name, rows in sorted(self.tables.items())
                 if rows
             }
+
+
+_UNHASHABLE = object()
+_EMPTY: dict[Any, int] = {}
+
+
+def _hashable(value: Any) -> Any:
+    """``value`` if it can be an index key, else a marker (no hashable filter value equals it anyway)."""
+    try:
+        hash(value)
+    except TypeError:
+        return _UNHASHABLE
+    return value
 
 
 def public(record: Record) -> Record:

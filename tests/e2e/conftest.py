@@ -24,7 +24,8 @@ class Stage:
 
     def run(self, *args: str, env: dict[str, str] | None = None) -> Any:
         runner = CliRunner()
-        base_env = {"OS_CLIENT_CONFIG_FILE": str(self.clouds), "CI": "true", "OS_CLOUD": ""}
+        base_env = {"OS_CLIENT_CONFIG_FILE": str(self.clouds), "CI": "true", "OS_CLOUD": "",
+                    "XDG_STATE_HOME": str(self.tmp / "state")}
         base_env.update(env or {})
         return runner.invoke(main, list(args), env=base_env, catch_exceptions=False)
 

@@ -6,6 +6,7 @@ end-to-end behaviour against real openstacksdk is covered by tests/e2e.
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -50,9 +51,22 @@ class FakeCloud:
         self.failures: dict[str, list[BaseException]] = {}
         self.deleting: dict[str, int] = {}
         self.server_polls = server_polls
+        self.admin = False
         self.calls: list[str] = []
         self.lock = threading.Lock()
         self.network = self.compute = self.block_storage = self.load_balancer = self
+
+    def _admin_only(self, call: str) -> None:
+        with self.lock:
+            self.calls.append(call)
+            if not self.admin:
+                raise http_error(403)
+
+    def _forced(self, kind: Kind, rid: str) -> None:
+        self._admin_only(f"force-delete {kind.value} {rid}")
+        with self.lock:
+            self.deleting.pop(rid, None)
+            self.objects.pop((kind, rid), None)
 
     def fail(self, rid: str, *errors: BaseException) -> None:
         self.failures[rid] = list(errors)
@@ -80,24 +94,44 @@ class FakeCloud:
             return [_Obj(a) for (k, _), a in self.objects.items() if k is kind]
 
     # openstacksdk proxy surface used by the kinds
-    def delete_server(self, rid: str, **_: Any) -> None: self._delete(Kind.SERVER, rid)
+    def delete_server(self, rid: str, force: bool = False, **_: Any) -> None:
+        if force:
+            self._forced(Kind.SERVER, rid)
+        else:
+            self._delete(Kind.SERVER, rid)
     def delete_port(self, rid: str, **_: Any) -> None: self._delete(Kind.PORT, rid)
     def delete_ip(self, rid: str, **_: Any) -> None: self._delete(Kind.FLOATING_IP, rid)
     def delete_subnet(self, rid: str, **_: Any) -> None: self._delete(Kind.SUBNET, rid)
     def delete_network(self, rid: str, **_: Any) -> None: self._delete(Kind.NETWORK, rid)
     def delete_security_group(self, rid: str, **_: Any) -> None: self._delete(Kind.SECURITY_GROUP, rid)
     def delete_keypair(self, rid: str, **_: Any) -> None: self._delete(Kind.KEYPAIR, rid)
-    def delete_volume(self, rid: str, **_: Any) -> None: self._delete(Kind.VOLUME, rid)
+    def delete_volume(self, rid: str, force: bool = False, **_: Any) -> None:
+        if force:
+            self._forced(Kind.VOLUME, rid)
+        else:
+            self._delete(Kind.VOLUME, rid)
+
+    def reset_volume_status(self, rid: str, **_: Any) -> None:
+        self._admin_only(f"reset volume {rid}")
     def remove_interface_from_router(self, router: str, subnet: str) -> None:
         port = next(rid for (k, rid), a in self.objects.items() if k is Kind.ROUTER_INTERFACE
                     and subnet in a.get("subnet_ids", ()))
         self._delete(Kind.ROUTER_INTERFACE, port)
-    def servers(self, **_: Any) -> list[_Obj]: return self._list(Kind.SERVER)
-    def volumes(self, **_: Any) -> list[_Obj]: return self._list(Kind.VOLUME)
-    def subnets(self, **_: Any) -> list[_Obj]: return self._list(Kind.SUBNET)
-    def load_balancers(self, **_: Any) -> list[_Obj]: return []
-    def ports(self, **_: Any) -> list[_Obj]:
-        return self._list(Kind.PORT) + self._list(Kind.ROUTER_INTERFACE)
+    def get(self, path: str, **_: Any) -> requests.Response:
+        """List calls as the kinds make them (GET on the collection path), answered with JSON."""
+        kinds = {"/servers/detail": ("servers", [Kind.SERVER]), "/volumes/detail": ("volumes", [Kind.VOLUME]),
+                 "/subnets": ("subnets", [Kind.SUBNET]), "/lbaas/loadbalancers": ("loadbalancers",
+                                                                                   [Kind.LOAD_BALANCER]),
+                 "/ports": ("ports", [Kind.PORT, Kind.ROUTER_INTERFACE]),
+                 "/floatingips": ("floatingips", [Kind.FLOATING_IP]),
+                 "/security-groups": ("security_groups", [Kind.SECURITY_GROUP])}
+        collection, listed = kinds[path]
+        response = requests.Response()
+        response.status_code = 200
+        rows = [o.to_dict() for kind in listed for o in self._list(kind)]
+        response._content = json.dumps({collection: rows}).encode()
+        return response
+    def delete_load_balancer(self, rid: str, **_: Any) -> None: self._delete(Kind.LOAD_BALANCER, rid)
 
 
 def leaked_plan(**cluster_kw: Any) -> tuple[Plan, list[Resource]]:
@@ -271,3 +305,118 @@ def test_stop_interrupts_remaining_work() -> None:
     assert result.interrupted
     assert {o.status for o in result.outcomes.values()} == {"interrupted"}
     assert not [c for c in cloud.calls if c.startswith("delete")]
+
+
+def test_stuck_server_is_force_deleted_when_the_credentials_allow() -> None:
+    """A server delete that never finishes is force-deleted (admin) and its ports then proceed."""
+    plan, resources = leaked_plan()
+    cloud = FakeCloud(resources, server_polls=10**9)
+    cloud.admin = True
+    result = run(plan, cloud, FakeClock(), resource_timeout=30.0)
+    assert result.clean
+    server = _id(plan, Kind.SERVER, "4711-k8s-node-1")
+    assert f"force-delete server {server}" in cloud.calls
+
+
+def test_stuck_server_without_admin_is_reported_with_what_was_tried() -> None:
+    """Without admin rights the force delete is refused; the summary says what was tried and why it failed."""
+    plan, resources = leaked_plan()
+    cloud = FakeCloud(resources, server_polls=10**9)
+    result = run(plan, cloud, FakeClock(), resource_timeout=30.0)
+    server = _id(plan, Kind.SERVER, "4711-k8s-node-1")
+    message = result.outcomes[f"server:{server}"].message
+    assert "tried: delete" in message and "refused: 403" in message
+
+
+def test_volume_in_error_deleting_is_reset_and_force_deleted_by_admin() -> None:
+    """error_deleting: reset the status, force delete, and the volume is gone."""
+    plan, resources = leaked_plan(volumes=1)
+    cloud = FakeCloud(resources)
+    cloud.admin = True
+    volume = _id(plan, Kind.VOLUME)
+    original = cloud._delete
+
+    def stuck(kind: Kind, rid: str) -> None:
+        if rid == volume:
+            cloud.objects[(kind, rid)]["status"] = "error_deleting"
+            return
+        original(kind, rid)
+
+    cloud._delete = stuck  # type: ignore[method-assign]
+    result = run(plan, cloud, FakeClock())
+    assert result.outcomes[f"volume:{volume}"].status == DONE
+    assert cloud.calls.index(f"reset volume {volume}") < cloud.calls.index(f"force-delete volume {volume}")
+
+
+def test_load_balancer_pending_update_is_waited_for_then_deleted() -> None:
+    """409 'Invalid state PENDING_UPDATE' is not a blocker to name: the delete is retried until it goes through."""
+    lb = Resource(Kind.LOAD_BALANCER, "lb1", "4711-api-loadbalancer", PROJECT, NOW - timedelta(hours=6),
+                  {"id": "lb1", "name": "4711-api-loadbalancer", "provisioning_status": "ACTIVE"})
+    resources = shared(NOW) + [lb]
+    plan = make_plan(resources, [], get_profile("elastx"), PROJECT, Options(NOW, timedelta(hours=2),
+                                                                            timedelta(hours=3)))
+    cloud = FakeCloud(resources)
+    pending = exceptions.ConflictException(message="Invalid state PENDING_UPDATE of loadbalancer resource lb1",
+                                           response=http_error(409).response)
+    cloud.fail("lb1", pending, pending, pending)
+    result = run(plan, cloud, FakeClock(), resource_timeout=600.0)
+    assert result.outcomes["load_balancer:lb1"].status == DONE
+    assert result.outcomes["load_balancer:lb1"].attempts == 4
+
+
+def test_load_balancer_stuck_pending_is_reported_after_the_resource_timeout() -> None:
+    """An LB that stays PENDING_UPDATE is waited on by listing (no repeated 409s), then reported as stuck."""
+    lb = Resource(Kind.LOAD_BALANCER, "lb1", "4711-api-loadbalancer", PROJECT, NOW - timedelta(hours=6),
+                  {"id": "lb1", "name": "4711-api-loadbalancer"})
+    resources = shared(NOW) + [lb]
+    plan = make_plan(resources, [], get_profile("elastx"), PROJECT, Options(NOW, timedelta(hours=2),
+                                                                            timedelta(hours=3)))
+    cloud = FakeCloud(resources)
+    pending = exceptions.ConflictException(message="Invalid state PENDING_UPDATE of loadbalancer resource lb1",
+                                           response=http_error(409).response)
+    cloud.fail("lb1", pending)
+    cloud.objects[(Kind.LOAD_BALANCER, "lb1")]["provisioning_status"] = "PENDING_UPDATE"
+    result = run(plan, cloud, FakeClock(), resource_timeout=20.0)
+    outcome = result.outcomes["load_balancer:lb1"]
+    assert outcome.status == FAILED and "PENDING_UPDATE" in outcome.message
+    assert cloud.calls.count("delete load_balancer lb1") == 1
+
+
+def test_server_already_deleting_is_only_waited_for() -> None:
+    """A server an earlier run already deleted (task_state deleting) gets no second DELETE; its ports follow."""
+    plan, resources = leaked_plan()
+    server = _id(plan, Kind.SERVER, "4711-k8s-node-1")
+    key = f"server:{server}"
+    entry = plan.entries[key]
+    entry.resource = Resource(entry.resource.kind, entry.resource.id, entry.resource.name, entry.resource.project_id,
+                              entry.resource.created_at, {**entry.resource.attrs, "OS-EXT-STS:task_state": "deleting"})
+    cloud = FakeCloud(resources)
+    cloud.deleting[server] = 1
+    result = run(plan, cloud, FakeClock())
+    assert result.clean
+    assert f"delete server {server}" not in cloud.calls
+
+
+def test_load_balancer_listed_pending_create_is_deleted_once_active() -> None:
+    """A busy LB is not sent a DELETE (which would be a 409) until a listing shows it ACTIVE."""
+    lb = Resource(Kind.LOAD_BALANCER, "lb1", "4711-api-loadbalancer", PROJECT, NOW - timedelta(hours=6),
+                  {"id": "lb1", "name": "4711-api-loadbalancer", "status": "PENDING_CREATE"})
+    resources = shared(NOW) + [lb]
+    plan = make_plan(resources, [], get_profile("elastx"), PROJECT, Options(NOW, timedelta(hours=2),
+                                                                            timedelta(hours=3)))
+    cloud = FakeCloud(resources)
+    cloud.objects[(Kind.LOAD_BALANCER, "lb1")]["provisioning_status"] = "PENDING_CREATE"
+    original = cloud._list
+
+    def settle(kind: Kind) -> list[_Obj]:
+        listed = original(kind)
+        if kind is Kind.LOAD_BALANCER and cloud.calls.count("list load_balancer") >= 3:
+            for obj in listed:
+                obj.attrs["provisioning_status"] = cloud.objects[(kind, obj.id)]["provisioning_status"] = "ACTIVE"
+        return listed
+
+    cloud._list = settle  # type: ignore[method-assign]
+    result = run(plan, cloud, FakeClock())
+    assert result.outcomes["load_balancer:lb1"].status == DONE
+    first_delete = cloud.calls.index("delete load_balancer lb1")
+    assert cloud.calls[:first_delete].count("list load_balancer") >= 3
