@@ -8,12 +8,12 @@ import networkx as nx
 
 from kubespray_cleanup.errors import GraphCycleError
 from kubespray_cleanup.kinds import HANDLERS
-from kubespray_cleanup.kinds.base import REMOTE_GROUP_REASON, Index, Relation
+from kubespray_cleanup.kinds.base import KEEP_ONLY_REASONS, REMOTE_GROUP_REASON, Index, Relation
 from kubespray_cleanup.model import Kind
 
 STATE_REASON = "tfstate.dependencies"
 # Edges that only order deletes (the service accepts either order): dropped where they would close a cycle.
-_SOFT_REASONS = frozenset({STATE_REASON, REMOTE_GROUP_REASON})
+_SOFT_REASONS = frozenset({STATE_REASON, REMOTE_GROUP_REASON, *KEEP_ONLY_REASONS})
 # State dependencies become edges only between kinds whose deletes can block one another. Terraform's
 # create order also records dependencies that are no delete constraint (a load balancer created after
 # its member servers, a server after its floating IP, every compute object after the subnet).
@@ -22,7 +22,7 @@ _BLOCKING_PAIRS = frozenset({
     (Kind.PORT, Kind.SECURITY_GROUP), (Kind.FLOATING_IP, Kind.ROUTER_INTERFACE), (Kind.FLOATING_IP, Kind.ROUTER),
     (Kind.ROUTER_INTERFACE, Kind.SUBNET), (Kind.ROUTER_INTERFACE, Kind.NETWORK), (Kind.ROUTER_INTERFACE, Kind.ROUTER),
     (Kind.SUBNET, Kind.NETWORK), (Kind.LOAD_BALANCER, Kind.SUBNET), (Kind.LOAD_BALANCER, Kind.NETWORK),
-    (Kind.LOAD_BALANCER, Kind.SECURITY_GROUP), (Kind.LOAD_BALANCER, Kind.PORT), (Kind.SNAPSHOT, Kind.VOLUME),
+    (Kind.LOAD_BALANCER, Kind.SECURITY_GROUP), (Kind.SNAPSHOT, Kind.VOLUME),
     (Kind.VOLUME, Kind.SNAPSHOT), (Kind.SECURITY_GROUP, Kind.SECURITY_GROUP),
 })
 

@@ -24,6 +24,10 @@ SERVICE_PORT_OWNERS = frozenset({"network:router_gateway", "network:floatingip",
 
 
 REMOTE_GROUP_REASON = "rule.remote_group_id"
+# Edges no service enforces, there so that a kept port keeps what serves it (its FIP, its subnet's interface).
+PORT_FIP_REASON = "floating_ip.port_id"
+PORT_INTERFACE_REASON = "port.subnet.router_interface"
+KEEP_ONLY_REASONS = frozenset({PORT_FIP_REASON, PORT_INTERFACE_REASON})
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from kubespray_cleanup.kinds.base import ROUTER_INTERFACE_OWNERS, Index, KindHandler, Relation, rel
+from kubespray_cleanup.kinds.base import (
+    PORT_FIP_REASON,
+    PORT_INTERFACE_REASON,
+    ROUTER_INTERFACE_OWNERS,
+    Index,
+    KindHandler,
+    Relation,
+    rel,
+)
 from kubespray_cleanup.model import Kind, Resource
 
 
@@ -29,12 +37,10 @@ class PortHandler(KindHandler):
         for fixed in res.attrs.get("fixed_ips") or ():
             if isinstance(fixed, dict):
                 yield from rel(res, Kind.SUBNET, fixed.get("subnet_id"), "port.fixed_ips.subnet_id")
-                # Ordering only, so that a kept port keeps the interface that routes its subnet.
                 for iface in idx.interfaces_by_subnet.get(str(fixed.get("subnet_id")), ()):
-                    yield Relation(res.key, iface.key, "port.subnet.router_interface")
-        # Ordering only, so that a kept port keeps its floating IP (the port's delete disassociates it).
+                    yield Relation(res.key, iface.key, PORT_INTERFACE_REASON)
         for fip in idx.floating_ips_by_port.get(res.id, ()):
-            yield Relation(res.key, fip.key, "floating_ip.port_id")
+            yield Relation(res.key, fip.key, PORT_FIP_REASON)
         for sg_id in res.attrs.get("security_groups") or ():
             yield from rel(res, Kind.SECURITY_GROUP, sg_id, "port.security_groups")
 
