@@ -32,7 +32,7 @@ def test_signal_mid_run_writes_report_and_exits_interrupted(stage: Callable[...,
         if '"resource_deleted"' in line or time.monotonic() > deadline:
             break
     proc.send_signal(signum)
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=180)
     assert proc.returncode == ExitCode.INTERRUPTED, err[-2000:]
     assert "Traceback" not in err
     doc = json.loads(report.read_text())
@@ -52,7 +52,7 @@ def test_sigterm_while_planning_exits_interrupted_without_deleting(stage: Callab
     while not st.requests("GET") and time.monotonic() < deadline:
         time.sleep(0.05)
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=180)
     assert proc.returncode == ExitCode.INTERRUPTED, err[-2000:]
     assert "Traceback" not in err
     assert "interrupted before anything was deleted" in err
