@@ -50,6 +50,7 @@ ELASTX_PATTERNS: dict[Kind, tuple[str, ...]] = {
 }
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+MAX_DURATION = timedelta(days=3650)
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -58,13 +59,17 @@ def parse_duration(text: str | int | float, what: str = "duration") -> timedelta
     if isinstance(text, bool):
         raise ConfigError(f"{what}: {text!r} is not a duration")
     if isinstance(text, (int, float)):
-        if text < 0:
-            raise ConfigError(f"{what}: must not be negative")
-        return timedelta(seconds=float(text))
-    match = _DURATION.match(str(text))
-    if not match:
-        raise ConfigError(f"{what}: {text!r} is not a duration like 30m, 4h or 2d")
-    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+        seconds = float(text)
+    else:
+        match = _DURATION.match(str(text))
+        if not match:
+            raise ConfigError(f"{what}: {text!r} is not a duration like 30m, 4h or 2d")
+        seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    if seconds != seconds or seconds < 0:  # NaN or negative
+        raise ConfigError(f"{what}: must be a non-negative duration")
+    if seconds > MAX_DURATION.total_seconds():
+        raise ConfigError(f"{what}: {text!r} is longer than {MAX_DURATION.days} days")
+    return timedelta(seconds=seconds)
 
 
 @dataclass(frozen=True)

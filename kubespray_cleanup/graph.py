@@ -32,8 +32,8 @@ def build_graph(idx: Index, state_relations: Iterable[Relation] = ()) -> nx.DiGr
 
     Hard relations (a delete the service refuses while the other object exists) must be acyclic;
     a cycle of them is an error that names its members. Ordering-only edges (state dependencies,
-    security-group rules referencing other groups) are dropped where they would close a cycle:
-    the live cloud is the truth, and Neutron deletes either group of a mutual reference.
+    security-group rules referencing other groups, keep-only port edges) may close cycles: they
+    still carry keep propagation, and :func:`break_soft_cycles` cuts them among the actions only.
     """
     graph = nx.DiGraph()
     for res in idx:
@@ -48,7 +48,6 @@ def build_graph(idx: Index, state_relations: Iterable[Relation] = ()) -> nx.DiGr
     assert_acyclic(graph)
     for relation in soft + [r for r in state_relations if _blocking(r)]:
         connect(graph, relation)
-    _drop_soft_edges_in_cycles(graph)
     return graph
 
 
@@ -66,14 +65,16 @@ def connect(graph: nx.DiGraph, relation: Relation) -> bool:
     return True
 
 
-def _drop_soft_edges_in_cycles(graph: nx.DiGraph) -> None:
-    """Hard relations alone are acyclic (checked before), so every cycle left holds an ordering-only edge.
+def break_soft_cycles(graph: nx.DiGraph, actions: Iterable[str]) -> None:
+    """Make the actions' subgraph acyclic by cutting ordering-only edges (hard edges are acyclic already).
 
-    One edge per cycle goes, state edges before remote-group ones, so a mutual reference keeps one order.
+    Called after keep propagation, so a kept group in a mutual reference still protected its partner;
+    between two actions either order is fine. One edge per cycle goes, state edges first.
     """
+    view = graph.subgraph(list(actions))
     while True:
         try:
-            cycle = nx.find_cycle(graph)
+            cycle = nx.find_cycle(view)
         except nx.NetworkXNoCycle:
             return
         soft = [(a, b) for a, b, *_ in cycle if graph.edges[a, b].get("reason") in _SOFT_REASONS]

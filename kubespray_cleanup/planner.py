@@ -22,12 +22,12 @@ from typing import Any
 import networkx as nx
 
 from kubespray_cleanup.config import Profile
-from kubespray_cleanup.graph import build_graph
+from kubespray_cleanup.graph import break_soft_cycles, build_graph
 from kubespray_cleanup.kinds.base import AUTO_PORT_OWNERS, ROUTER_INTERFACE_OWNERS, SERVICE_PORT_OWNERS, Index, Relation
 from kubespray_cleanup.kinds.floating_ip_association import FloatingIPAssociationHandler
 from kubespray_cleanup.kinds.router_interface import RouterInterfaceHandler
 from kubespray_cleanup.model import Kind, Resource, node_key
-from kubespray_cleanup.sources.terraform_state import StateFile
+from kubespray_cleanup.sources.terraform_state import StateEntry, StateFile
 
 DELETE, DETACH, KEEP, PROTECTED, BLOCKED = "delete", "detach", "keep", "protected", "blocked"
 ACTIONS = (DELETE, DETACH)
@@ -130,7 +130,7 @@ def make_plan(resources: Iterable[Resource], states: list[StateFile], profile: P
     interfaces = RouterInterfaceHandler()
     for res in list(idx.by_kind[Kind.ROUTER_INTERFACE]):
         idx.add(interfaces.with_routes(res, idx))
-    state_owner = _state_ownership(states, profile, idx)
+    state_owner = _state_ownership(states, profile, idx, options)
     graph = build_graph(idx, _state_relations(states, idx))
     owners = _infer_owners(idx, graph, profile, state_owner)
     summaries, live = _live_owners(states, state_owner, profile, idx, owners, options)
@@ -138,6 +138,7 @@ def make_plan(resources: Iterable[Resource], states: list[StateFile], profile: P
     entries = {res.key: planner.decide(res) for res in idx}
     _detach_kept_floating_ips(graph, entries, idx)
     _propagate_keep(graph, entries)
+    break_soft_cycles(graph, [k for k, e in entries.items() if e.decision in ACTIONS])
     plan = Plan(project_id=project_id, profile=profile.name, created_at=options.now, entries=entries, graph=graph,
                 states=summaries, warnings=list(warnings))
     if managed:
@@ -161,10 +162,14 @@ def _split_managed(resources: Iterable[Resource]) -> tuple[int, list[Resource]]:
     return managed, kept
 
 
-def _state_ownership(states: list[StateFile], profile: Profile, idx: Index) -> dict[str, tuple[StateFile, str | None]]:
-    """Node key -> (state that holds it, that state's owner by the names it contains)."""
+def _state_ownership(states: list[StateFile], profile: Profile, idx: Index,
+                     options: Options) -> dict[str, tuple[StateFile, str | None]]:
+    """Node key -> (state that holds it, that state's owner by the names it contains).
+
+    Where several states hold one object, a live state wins: what a running pipeline holds is kept.
+    """
     result: dict[str, tuple[StateFile, str | None]] = {}
-    for state in states:
+    for state in sorted(states, key=lambda s: bool(_state_liveness(s, options))):
         owner = _owner_of_state(state, profile)
         for entry in state.entries:
             if entry.kind is not None and entry.id and node_key(entry.kind, entry.id) in idx.by_key:
@@ -173,6 +178,9 @@ def _state_ownership(states: list[StateFile], profile: Profile, idx: Index) -> d
 
 
 def _state_relations(states: list[StateFile], idx: Index) -> list[Relation]:
+    """State ``dependencies`` as edges. They name resources, not instances: ``k8s_node[1]`` depends on all
+    of ``k8s_node_port``; instances of two counted resources are paired by equal index (as count-based
+    modules wire them), so one node's protection does not hold its siblings' objects."""
     relations = []
     for state in states:
         addresses = state.by_address()
@@ -181,10 +189,17 @@ def _state_relations(states: list[StateFile], idx: Index) -> list[Relation]:
                 continue
             for dep in entry.dependencies:
                 for target in addresses.get(dep, ()):
-                    if target.kind is not None and not target.tf_type.endswith("_associate_v2"):
-                        relations.append(Relation(node_key(entry.kind, entry.id), node_key(target.kind, target.id),
-                                                  "tfstate.dependencies"))
+                    if target.kind is None or target.tf_type.endswith("_associate_v2") or \
+                            not _same_instance(entry, target):
+                        continue
+                    relations.append(Relation(node_key(entry.kind, entry.id), node_key(target.kind, target.id),
+                                              "tfstate.dependencies"))
     return [r for r in relations if r.before in idx.by_key and r.after in idx.by_key]
+
+
+def _same_instance(a: StateEntry, b: StateEntry) -> bool:
+    index_a, index_b = a.address[len(a.resource_address):], b.address[len(b.resource_address):]
+    return not index_a or not index_b or index_a == index_b
 
 
 def _infer_owners(idx: Index, graph: nx.DiGraph, profile: Profile,
@@ -293,12 +308,13 @@ class _Decider:
         protection = self._protection(res)
         if protection:
             return Entry(res, PROTECTED, protection, owner, found_by)
+        if res.key in self.state_owner:
+            state = self.state_owner[res.key][0]
+            liveness = _state_liveness(state, self.options)
+            if liveness:  # by id, whatever its name says: a running pipeline holds it
+                return Entry(res, KEEP, f"in live state {state.source} ({liveness})", owner, found_by)
         if owner and owner in self.live:
             return Entry(res, KEEP, self.live[owner], owner, found_by)
-        if res.key in self.state_owner and not owner:
-            state = self.state_owner[res.key][0]
-            if _state_liveness(state, self.options):
-                return Entry(res, KEEP, f"in live state {state.source}", owner, found_by)
         if owner or res.key in self.state_owner:
             return self._candidate(res, owner, found_by)
         if res.kind is Kind.FLOATING_IP and self.profile.orphan_floating_ips and not res.attrs.get("port_id"):

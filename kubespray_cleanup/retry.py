@@ -28,10 +28,14 @@ def status_of(exc: BaseException) -> int | None:
 
 
 def is_transient(exc: BaseException) -> bool:
-    """5xx, 429, timeouts and connection failures are worth another try; 4xx answers are not."""
+    """5xx, 429, 401, timeouts and connection failures are worth another try; other 4xx answers are not.
+
+    A 401 in the middle of a run is a token that expired while calls were in flight (keystoneauth
+    re-authenticates on the next call); credentials that never worked fail at connect time instead.
+    """
     status = status_of(exc)
     if status is not None:
-        return status == 429 or status >= 500
+        return status in (401, 429) or status >= 500
     from keystoneauth1 import exceptions as ks_exc
     from requests import exceptions as rq_exc
 
