@@ -127,6 +127,7 @@ class Executor:
         self._tried: dict[str, list[str]] = {}  # key -> what was tried (delete, force-delete ...)
         self._stuck: dict[str, str] = {}  # key -> why recovery was needed
         self._not_ready: dict[str, float] = {}  # busy objects waited on before their delete: key -> since
+        self._fresh = Index(())  # the latest re-listing made to explain a refusal
 
     def stop(self) -> None:
         """Ask the walk to end: no new calls; in-flight ones finish; the rest is 'interrupted'."""
@@ -346,6 +347,11 @@ class Executor:
             self._stuck_or_recover(key, f"refused in status {status} ({_describe(exc)})")
             return
         blockers = self._find_blockers(res)
+        orphaned = HANDLERS[res.kind].held_by_missing(res, self._fresh)
+        # Not on the first refusal: Cinder may lag a moment behind Nova's own detach.
+        if orphaned and not blockers and tries >= 2 and HANDLERS[res.kind].recovery:
+            self._stuck_or_recover(key, f"{orphaned} ({_describe(exc)})")
+            return
         names = ", ".join(b.label for b in blockers) or "nothing visible"
         log.warning("delete_conflicted", resource=res.label, status=status_of(exc), blockers=names, attempt=tries)
         waiting_on = False
@@ -390,6 +396,7 @@ class Executor:
             except Exception as exc:
                 log.warning("relist_failed", kind=kind.value, reason=_describe(exc))
         idx = Index(r for r in fresh if str(r.attrs.get("device_owner") or "") not in _MANAGED_OWNERS)
+        self._fresh = idx
         blockers = {}
         for other in idx:
             if other.key == res.key or other.kind not in kinds:

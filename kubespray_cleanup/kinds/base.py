@@ -161,6 +161,10 @@ class KindHandler:
         """The object is in a transitional state in which the service refuses deletion: wait first."""
         return False
 
+    def held_by_missing(self, res: Resource, fresh: Index) -> str:
+        """Why the object is refused because of something that no longer exists ('' when it is not)."""
+        return ""
+
     recovery: ClassVar[str] = ""  # what ``recover`` does, for reports; empty when the kind has none
 
     def recover(self, conn: Any, res: Resource) -> None:

@@ -36,6 +36,14 @@ class VolumeHandler(KindHandler):
     def delete(self, conn: Any, res: Resource) -> None:
         conn.block_storage.delete_volume(res.id, ignore_missing=True, cascade=True)
 
+    def held_by_missing(self, res: Resource, fresh: Index) -> str:
+        """A volume still marked attached to a server that is gone (a stale attachment)."""
+        current = fresh.get(Kind.VOLUME, res.id) or res
+        servers = [str(a.get("server_id")) for a in current.attrs.get("attachments") or ()
+                   if isinstance(a, dict) and a.get("server_id")]
+        gone = [s for s in servers if not fresh.has(Kind.SERVER, s)]
+        return f"attached to server {gone[0]}, which no longer exists" if gone and len(gone) == len(servers) else ""
+
     def recover(self, conn: Any, res: Resource) -> None:
         """Cinder's documented way out of ``error_deleting``/``detaching``: reset, then force delete."""
         conn.block_storage.reset_volume_status(res.id, status="error", attach_status="detached")

@@ -52,3 +52,17 @@ def test_stuck_server_and_volume_are_recovered_with_admin_credentials(stage: Cal
     other = st.sim.store.project_by_name("other")
     assert other is not None
     assert any(r.get("project_id") == other.id for r in st.sim.store.snapshot()["networks"])
+
+
+def test_volume_attached_to_a_vanished_server_is_recovered_by_admin(stage: Callable[..., Stage]) -> None:
+    """A volume still 'in-use' by a server that no longer exists: refused twice, then reset + force delete."""
+    st = stage("demo")
+    _admin_scoped_to_elastx(st)
+    volume = _stick(st, "volumes", "4700-k8s-node-1-volume", status="in-use")
+    _stick(st, "volumes", "4700-k8s-node-1-volume", attachments=[{
+        "id": "a1", "attachment_id": "a1", "server_id": "0d7c1a59-gone", "volume_id": volume, "device": "/dev/vdb",
+        "host_name": None, "attached_at": None}])
+    result = st.run("--project", "elastx", "--cloud", "elastx-admin", "--state", str(st.states), *FAST)
+    assert result.exit_code == ExitCode.CLEAN, result.output
+    assert "4700-k8s-node-1-volume" not in st.names()
+    assert '"delete_stuck"' in result.output and "no longer exists" in result.output
