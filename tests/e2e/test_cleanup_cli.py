@@ -22,9 +22,8 @@ def _cluster_names(stage: Stage, fate: str, project: str = "elastx") -> set[str]
     return {n for n in names if any(n.startswith(f"{j}-") or n in (f"ci-{j}", f"kubernetes-{j}") for j in jobs)}
 
 
-def test_demo_scenario_cleans_dangling_with_zero_conflicts(stage: Callable[..., Stage]) -> None:
-    """Dead, lost and partial pipelines vanish; live ones and the other project survive; no 409 is served."""
-    st = stage("demo")
+def _cleans_leaked_keeps_live(st: Stage) -> None:
+    """Run the cleanup: exit 0, no 409, dead/lost/partial pipelines gone, live ones as they were."""
     live_before = _cluster_names(st, "live")
     assert live_before
     result = st.run("--project", "elastx", "--state", str(st.states), *FAST)
@@ -33,6 +32,12 @@ def test_demo_scenario_cleans_dangling_with_zero_conflicts(stage: Callable[..., 
     for fate in ("dead", "lost", "partial"):
         assert not _cluster_names(st, fate), fate
     assert _cluster_names(st, "live") == live_before
+
+
+def test_demo_scenario_cleans_dangling_with_zero_conflicts(stage: Callable[..., Stage]) -> None:
+    """Dead, lost and partial pipelines vanish; live ones and the other project survive; no 409 is served."""
+    st = stage("demo")
+    _cleans_leaked_keeps_live(st)
     assert _cluster_names(st, "dead", project="other")
     assert "kubespray-ci-router" in st.names()
     assert "default" in st.names()
@@ -101,14 +106,7 @@ def test_graph_export_dot_and_mermaid(stage: Callable[..., Stage]) -> None:
 @pytest.mark.parametrize("scenario", ["kubespray", "bench"])
 def test_built_in_scenarios_clean_with_zero_conflicts(stage: Callable[..., Stage], scenario: str) -> None:
     """Every leaked pipeline of the scenario goes, the live ones stay, and the cloud never answers 409."""
-    st = stage(scenario)
-    live_before = _cluster_names(st, "live")
-    result = st.run("--project", "elastx", "--state", str(st.states), *FAST)
-    assert result.exit_code == ExitCode.CLEAN, result.output
-    assert st.conflicts() == 0
-    for fate in ("dead", "lost", "partial"):
-        assert not _cluster_names(st, fate), fate
-    assert _cluster_names(st, "live") == live_before
+    _cleans_leaked_keeps_live(stage(scenario))
 
 
 def test_no_credentials_or_tokens_in_any_output(stage: Callable[..., Stage]) -> None:

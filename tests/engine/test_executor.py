@@ -52,6 +52,7 @@ class FakeCloud:
         self.deleting: dict[str, int] = {}
         self.server_polls = server_polls
         self.admin = False
+        self.error_deleting: set[str] = set()  # ids whose (non-forced) delete ends in error_deleting
         self.calls: list[str] = []
         self.lock = threading.Lock()
         self.network = self.compute = self.block_storage = self.load_balancer = self
@@ -77,6 +78,9 @@ class FakeCloud:
             pending = self.failures.get(rid)
             if pending:
                 raise pending.pop(0)
+            if rid in self.error_deleting:
+                self.objects[(kind, rid)]["status"] = "error_deleting"
+                return
             if kind is Kind.SERVER:
                 self.deleting[rid] = self.server_polls
             else:
@@ -281,15 +285,7 @@ def test_volume_stuck_in_error_deleting_is_reported_as_stuck() -> None:
     plan, resources = leaked_plan(volumes=1)
     cloud = FakeCloud(resources)
     volume = _id(plan, Kind.VOLUME)
-    original = cloud._delete
-
-    def stuck(kind: Kind, rid: str) -> None:
-        if rid == volume:
-            cloud.objects[(kind, rid)]["status"] = "error_deleting"
-            return
-        original(kind, rid)
-
-    cloud._delete = stuck  # type: ignore[method-assign]
+    cloud.error_deleting.add(volume)
     result = run(plan, cloud, FakeClock())
     assert result.outcomes[f"volume:{volume}"].status == FAILED
     assert "error_deleting" in result.outcomes[f"volume:{volume}"].message
@@ -334,15 +330,7 @@ def test_volume_in_error_deleting_is_reset_and_force_deleted_by_admin() -> None:
     cloud = FakeCloud(resources)
     cloud.admin = True
     volume = _id(plan, Kind.VOLUME)
-    original = cloud._delete
-
-    def stuck(kind: Kind, rid: str) -> None:
-        if rid == volume:
-            cloud.objects[(kind, rid)]["status"] = "error_deleting"
-            return
-        original(kind, rid)
-
-    cloud._delete = stuck  # type: ignore[method-assign]
+    cloud.error_deleting.add(volume)
     result = run(plan, cloud, FakeClock())
     assert result.outcomes[f"volume:{volume}"].status == DONE
     assert cloud.calls.index(f"reset volume {volume}") < cloud.calls.index(f"force-delete volume {volume}")
