@@ -45,7 +45,7 @@ class Target:
 
 
 # Where the simulator answers differently from real OpenStack (the realstack target), with the real
-# answer. Reported to the lead, who fixes the simulator; until then the simulator case shows as XFAIL
+# answer. A disagreement is a simulator bug to fix; until it is fixed the simulator case shows as XFAIL
 # with this reason in every run (never silently), and as XPASS once the fix lands: then delete the entry.
 SIMULATOR_DISAGREES: dict[str, str] = {}
 
