@@ -83,11 +83,14 @@ def stdin_is_terminal() -> bool:
 
 @contextlib.contextmanager
 def _on_signals(action: Callable[[], None]) -> Iterator[None]:
-    """Run ``action`` on SIGINT/SIGTERM inside the block (main thread only); restore the old handlers after."""
+    """Run ``action`` on SIGINT/SIGTERM inside the block (main thread only); restore the old handlers after.
+
+    The handler does nothing but ``action``: it runs between two bytecodes of the main thread, which may be
+    holding the log stream's lock, so logging from here could deadlock. The caller logs afterwards.
+    """
     previous: dict[int, Any] = {}
     if threading.current_thread() is threading.main_thread():
         def on_signal(signum: int, frame: Any) -> None:
-            log.warning("run_interrupted", signal=signal.Signals(signum).name)
             action()
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[int(sig)] = signal.signal(sig, on_signal)
@@ -110,6 +113,8 @@ def _execute_with_signals(conn: Any, plan: Any, settings: Any, journal_path: Pat
     executor = Executor(conn, plan, settings.executor, on_progress=journal.record)
     with _on_signals(executor.stop):
         result = executor.run()
+    if result.interrupted:
+        log.warning("run_interrupted", remaining=len(result.with_status("interrupted")))
     journal.finish(result.interrupted)
     return result
 
