@@ -90,7 +90,7 @@ class Plan:
         """Execution order, and the plan's numbering: topological, ties broken by kind, then name, then id,
         so the same project gives the same numbers run after run."""
         graph = self.action_graph()
-        return list(nx.lexicographical_topological_sort(graph, key=lambda k: _order_key(self.entries[k].resource)))
+        return list(nx.lexicographical_topological_sort(graph, key=lambda k: _order_key(self.entries[k])))
 
     def by_decision(self) -> Counter[str]:
         return Counter(e.decision for e in self.entries.values())
@@ -118,8 +118,9 @@ class Plan:
         }
 
 
-def _order_key(res: Resource) -> str:
-    return f"{_KIND_RANK.get(res.kind, 99):02d}\0{res.name}\0{res.id}"
+def _order_key(entry: Entry) -> str:
+    res = entry.resource  # nameless objects (router interfaces) sort by their owner before their random id
+    return f"{_KIND_RANK.get(res.kind, 99):02d}\0{res.name}\0{entry.owner or ''}\0{res.id}"
 
 
 # Tie-break among resources that are ready at the same time: the usual teardown order of a cluster.

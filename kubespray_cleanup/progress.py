@@ -31,13 +31,13 @@ class ProgressDisplay:
         self.bars = Progress(SpinnerColumn(), TextColumn("{task.description:<10}"), BarColumn(),
                              MofNCompleteColumn(), TextColumn("{task.fields[counts]}"), TimeElapsedColumn(),
                              console=self.console)
-        self.live = Live(Group(self.bars), console=self.console, refresh_per_second=4, transient=False,
-                         get_renderable=self._renderable)
         self._plan_task: Any = None
         self._delete_task: Any = None
         self._waits: WaitsSource | None = None
         self._counts = {DONE: 0, FAILED: 0, SKIPPED: 0}
         self._total = 0
+        self.live = Live(Group(self.bars), console=self.console, refresh_per_second=4, transient=False,
+                         get_renderable=self._renderable)
 
     def __enter__(self) -> ProgressDisplay:
         self.live.start()

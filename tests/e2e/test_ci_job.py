@@ -173,6 +173,7 @@ def test_junit_has_one_testcase_per_action(stage: Callable[..., Stage]) -> None:
                     str(report), *FAST)
     assert result.exit_code == ExitCode.CLEAN, result.output
     actions = st.report(report)["plan"]["actions"]
+    _valid_junit(junit)
     root = ET.parse(junit).getroot()
     assert root.tag == "testsuites"
     suites = root.findall("testsuite")
@@ -186,6 +187,13 @@ def test_junit_has_one_testcase_per_action(stage: Callable[..., Stage]) -> None:
     assert kept and all(c.find("skipped") is not None for c in kept)
     assert sum(int(c.get("name", "").rsplit("(", 1)[1].rstrip(")")) for c in kept) == \
         len(st.report(report)["plan"]["kept"])
+
+
+def _valid_junit(path: Path) -> None:
+    import pytest
+
+    xmlschema = pytest.importorskip("xmlschema")
+    xmlschema.XMLSchema(str(Path(__file__).parents[1] / "data" / "junit" / "junit.xsd")).validate(str(path))
 
 
 def _label(action: dict[str, Any]) -> str:
@@ -205,6 +213,7 @@ def test_junit_of_a_failed_run_names_failure_and_skipped_dependents(stage: Calla
     result = st.run("--project", "elastx", "--state", str(st.states), "--junit", str(junit), "--resource-timeout",
                     "1", *FAST)
     assert result.exit_code == ExitCode.LEFT_BEHIND, result.output
+    _valid_junit(junit)
     suite = ET.parse(junit).getroot().findall("testsuite")[0]
     failed = [c for c in suite.findall("testcase") if c.find("failure") is not None]
     assert [c.get("name", "").split(" (")[0] for c in failed] == ["server 4705-k8s-node-1"]
