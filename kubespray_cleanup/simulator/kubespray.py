@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from kubespray_cleanup.simulator import kubespray_state as tf
 from kubespray_cleanup.simulator import neutron, nova
 from kubespray_cleanup.simulator.kubespray_extras import free_fip, loadbalancer, occm, volumes
-from kubespray_cleanup.simulator.neutron_model import touch
+from kubespray_cleanup.simulator.neutron.model import touch
 from kubespray_cleanup.simulator.scenarios import ScenarioError
 from kubespray_cleanup.simulator.store import Project, Record, Store, iso
 

@@ -6,14 +6,16 @@ from typing import TYPE_CHECKING
 
 from werkzeug.wrappers import Response
 
-from kubespray_cleanup.simulator import neutron_api_core, neutron_api_l3, neutron_api_sg
-from kubespray_cleanup.simulator import neutron_quota as quota
 from kubespray_cleanup.simulator.http import empty, json_response, neutron_error
-from kubespray_cleanup.simulator.neutron_model import touch
-from kubespray_cleanup.simulator.neutron_query import KINDS, fetch
+from kubespray_cleanup.simulator.neutron import api_core as neutron_api_core
+from kubespray_cleanup.simulator.neutron import api_l3 as neutron_api_l3
+from kubespray_cleanup.simulator.neutron import api_sg as neutron_api_sg
+from kubespray_cleanup.simulator.neutron import quota
+from kubespray_cleanup.simulator.neutron.model import touch
+from kubespray_cleanup.simulator.neutron.query import KINDS, fetch
 
 if TYPE_CHECKING:
-    from kubespray_cleanup.simulator.app import Ctx, Routes
+    from kubespray_cleanup.simulator.routing import Ctx, Routes
 
 BASE = "/network/v2.0"
 _UPDATED = "2013-01-20T00:00:00-00:00"

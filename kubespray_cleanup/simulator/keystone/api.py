@@ -10,7 +10,7 @@ from kubespray_cleanup.simulator.http import empty, json_response, keystone_erro
 from kubespray_cleanup.simulator.store import Project, Token, User, iso_micro
 
 if TYPE_CHECKING:
-    from kubespray_cleanup.simulator.app import Ctx, Routes
+    from kubespray_cleanup.simulator.routing import Ctx, Routes
 
 REGION = "RegionOne"
 _DOMAIN = {"id": "default", "name": "Default"}

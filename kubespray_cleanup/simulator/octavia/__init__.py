@@ -1,10 +1,16 @@
-"""Octavia (load-balancer v2): model functions for the API and scenario seeding, plus route registration."""
+"""Octavia (load-balancer v2): load balancers and their listeners, pools, members, monitors, L7 policies.
+
+``model`` holds the state rules and cascades, ``api``/``children`` the handlers, ``plumbing`` faults, RBAC,
+quotas and pagination. Imports the simulator core, and Neutron only through ``neutron.interface`` (VIP ports).
+The package re-exports the model calls scenario seeding uses, and ``register`` for the app factory.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kubespray_cleanup.simulator.octavia_model import (
+from kubespray_cleanup.simulator.octavia import api as octavia_api
+from kubespray_cleanup.simulator.octavia.model import (
     create_health_monitor,
     create_l7policy,
     create_listener,
@@ -20,7 +26,7 @@ from kubespray_cleanup.simulator.octavia_model import (
 )
 
 if TYPE_CHECKING:
-    from kubespray_cleanup.simulator.app import Routes
+    from kubespray_cleanup.simulator.routing import Routes
 
 __all__ = [
     "create_health_monitor",
@@ -41,6 +47,4 @@ __all__ = [
 
 def register(routes: Routes) -> None:
     """Discovery at ``/load-balancer`` and the v2 API under ``/load-balancer/v2[.0][/lbaas]``."""
-    from kubespray_cleanup.simulator import octavia_api
-
     octavia_api.register(routes)

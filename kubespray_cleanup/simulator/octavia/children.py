@@ -8,22 +8,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.wrappers import Response
 
 from kubespray_cleanup.simulator.http import empty, json_response, octavia_fault
-from kubespray_cleanup.simulator.octavia_http import (
-    authorize,
-    body_root,
-    check_quota,
-    get_visible,
-    lb_immutable,
-    list_scope,
-    not_found,
-    paginate,
-    parent_lb,
-    pool_immutable,
-    schedule,
-    select_fields,
-    validation,
-)
-from kubespray_cleanup.simulator.octavia_model import (
+from kubespray_cleanup.simulator.octavia.model import (
     HEALTH_MONITORS,
     L7POLICIES,
     LISTENERS,
@@ -55,10 +40,25 @@ from kubespray_cleanup.simulator.octavia_model import (
     touch,
     visible,
 )
+from kubespray_cleanup.simulator.octavia.plumbing import (
+    authorize,
+    body_root,
+    check_quota,
+    get_visible,
+    lb_immutable,
+    list_scope,
+    not_found,
+    paginate,
+    parent_lb,
+    pool_immutable,
+    schedule,
+    select_fields,
+    validation,
+)
 from kubespray_cleanup.simulator.store import Record
 
 if TYPE_CHECKING:
-    from kubespray_cleanup.simulator.app import Ctx, Routes
+    from kubespray_cleanup.simulator.routing import Ctx, Routes
 
 _ROOTS = {LISTENERS: ("listener", "listeners"), POOLS: ("pool", "pools"), MEMBERS: ("member", "members"),
           HEALTH_MONITORS: ("healthmonitor", "healthmonitors"), L7POLICIES: ("l7policy", "l7policies")}

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from kubespray_cleanup.simulator.neutron import interface as neutron
 from kubespray_cleanup.simulator.store import Record, Store
 
 LOAD_BALANCERS = "load_balancers"
@@ -148,8 +149,6 @@ def create_load_balancer(store: Store, project_id: str, name: str, *, vip_subnet
 
     ``vip_sg_ids`` (API v2.29) are put on the VIP port, so they stay in use until the LB is gone.
     """
-    from kubespray_cleanup.simulator import neutron
-
     subnet = store.get("subnets", vip_subnet_id)
     if subnet is None:
         raise ValueError(f"load balancer {name!r}: subnet {vip_subnet_id} does not exist")
@@ -333,8 +332,6 @@ def remove_listener(store: Store, listener_id: str) -> None:
 
 def remove_load_balancer(store: Store, lb_id: str) -> None:
     """Cascade: children, then the VIP port when Octavia created it (FIPs on it are only disassociated)."""
-    from kubespray_cleanup.simulator import neutron
-
     for policy in children(store, L7POLICIES, lb_id):
         remove_l7policy(store, policy["id"])
     for listener in children(store, LISTENERS, lb_id):

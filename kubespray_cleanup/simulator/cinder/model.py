@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from kubespray_cleanup.simulator.api_common import project_of
 from kubespray_cleanup.simulator.http import ApiError, cinder_fault
-from kubespray_cleanup.simulator.nova_common import project_of
 from kubespray_cleanup.simulator.store import Record, Store, iso_micro
 
 AZ = "nova"

@@ -10,7 +10,7 @@ from kubespray_cleanup.simulator.http import empty, json_response, neutron_error
 from kubespray_cleanup.simulator.store import Store
 
 if TYPE_CHECKING:
-    from kubespray_cleanup.simulator.app import Ctx
+    from kubespray_cleanup.simulator.routing import Ctx
 
 # neutron/conf/quota.py defaults
 DEFAULT_LIMITS = {"network": 100, "subnet": 100, "port": 500, "router": 10, "floatingip": 50,

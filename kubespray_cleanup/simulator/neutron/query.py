@@ -9,11 +9,11 @@ from urllib.parse import urlencode
 from werkzeug.wrappers import Response
 
 from kubespray_cleanup.simulator.http import json_response, neutron_error
-from kubespray_cleanup.simulator.neutron_model import public_port, render_security_group
+from kubespray_cleanup.simulator.neutron.model import public_port, render_security_group
 from kubespray_cleanup.simulator.store import Record, public
 
 if TYPE_CHECKING:
-    from kubespray_cleanup.simulator.app import Ctx
+    from kubespray_cleanup.simulator.routing import Ctx
 
 # collection (URL) -> (store table, singular key, NotFound type, message template)
 KINDS: dict[str, tuple[str, str, str, str]] = {

@@ -6,17 +6,17 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
-from kubespray_cleanup.simulator import neutron_quota as quota
 from kubespray_cleanup.simulator.http import empty, neutron_error
-from kubespray_cleanup.simulator.neutron_api_core import check_attrs
-from kubespray_cleanup.simulator.neutron_model import (
+from kubespray_cleanup.simulator.neutron import quota
+from kubespray_cleanup.simulator.neutron.api_core import check_attrs
+from kubespray_cleanup.simulator.neutron.model import (
     create_security_group,
     create_security_group_rule,
     ensure_default_security_group,
     remove_security_group,
     touch,
 )
-from kubespray_cleanup.simulator.neutron_query import (
+from kubespray_cleanup.simulator.neutron.query import (
     bulk_bodies,
     created,
     fetch,
@@ -31,7 +31,7 @@ from kubespray_cleanup.simulator.neutron_query import (
 from kubespray_cleanup.simulator.store import Record
 
 if TYPE_CHECKING:
-    from kubespray_cleanup.simulator.app import Ctx, Routes
+    from kubespray_cleanup.simulator.routing import Ctx, Routes
 
 SG_CREATE = frozenset(("name", "description", "stateful", "tags", "project_id", "tenant_id"))
 SG_UPDATE = frozenset(("name", "description", "stateful", "tags"))

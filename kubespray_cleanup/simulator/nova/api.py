@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
-from kubespray_cleanup.simulator import nova_model
+from kubespray_cleanup.simulator.api_common import paged_listing, policy_forbidden, project_of, truthy
 from kubespray_cleanup.simulator.http import ApiError, empty, json_response, nova_fault
-from kubespray_cleanup.simulator.nova_common import paged_listing, policy_forbidden, project_of, truthy
-from kubespray_cleanup.simulator.nova_view import COMPUTE, flavor, mv, server_basic, server_detail
+from kubespray_cleanup.simulator.nova import model as nova_model
+from kubespray_cleanup.simulator.nova.view import COMPUTE, flavor, mv, server_basic, server_detail
 from kubespray_cleanup.simulator.store import Record
 
 if TYPE_CHECKING:
-    from kubespray_cleanup.simulator.app import Ctx, Routes
+    from kubespray_cleanup.simulator.routing import Ctx, Routes
 
 PREFIX = "/compute/v2.1"
 _MEDIA = {"base": "application/json", "type": "application/vnd.openstack.compute+json;version=2.1"}

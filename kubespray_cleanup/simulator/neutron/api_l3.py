@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
-from kubespray_cleanup.simulator import neutron_quota as quota
 from kubespray_cleanup.simulator.http import empty, json_response, neutron_error
-from kubespray_cleanup.simulator.neutron_api_core import check_attrs
-from kubespray_cleanup.simulator.neutron_l3 import (
+from kubespray_cleanup.simulator.neutron import quota
+from kubespray_cleanup.simulator.neutron.api_core import check_attrs
+from kubespray_cleanup.simulator.neutron.l3 import (
     add_router_interface,
     associate_floating_ip,
     create_floating_ip,
@@ -21,8 +21,8 @@ from kubespray_cleanup.simulator.neutron_l3 import (
     remove_router_interface,
     set_gateway,
 )
-from kubespray_cleanup.simulator.neutron_model import allocate_ip, stamp, touch
-from kubespray_cleanup.simulator.neutron_query import (
+from kubespray_cleanup.simulator.neutron.model import allocate_ip, stamp, touch
+from kubespray_cleanup.simulator.neutron.query import (
     bulk_bodies,
     created,
     fetch,
@@ -38,7 +38,7 @@ from kubespray_cleanup.simulator.neutron_query import (
 from kubespray_cleanup.simulator.store import Record, public
 
 if TYPE_CHECKING:
-    from kubespray_cleanup.simulator.app import Ctx, Routes
+    from kubespray_cleanup.simulator.routing import Ctx, Routes
 
 ROUTER_CREATE = frozenset(("name", "description", "admin_state_up", "tags", "project_id", "tenant_id",
                            "external_gateway_info", "distributed", "ha", "availability_zone_hints", "flavor_id",

@@ -7,12 +7,12 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from kubespray_cleanup.simulator.api_common import ApiVersions, at_least, paged_listing, project_of, truthy
 from kubespray_cleanup.simulator.http import ApiError, cinder_fault
-from kubespray_cleanup.simulator.nova_common import ApiVersions, at_least, paged_listing, project_of, truthy
 from kubespray_cleanup.simulator.store import Record
 
 if TYPE_CHECKING:
-    from kubespray_cleanup.simulator.app import Ctx
+    from kubespray_cleanup.simulator.routing import Ctx
 
 VOLUME = ApiVersions("volume", (3, 0), (3, 70))
 # etc/cinder/resource_filters.json: what a non-admin may filter on (µv 3.31+).

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kubespray_cleanup.simulator.http import ApiError, octavia_fault
-from kubespray_cleanup.simulator.octavia_model import (
+from kubespray_cleanup.simulator.octavia.model import (
     HEALTH_MONITORS,
     L7POLICIES,
     LISTENERS,
@@ -21,7 +21,7 @@ from kubespray_cleanup.simulator.octavia_model import (
 from kubespray_cleanup.simulator.store import Record, public
 
 if TYPE_CHECKING:
-    from kubespray_cleanup.simulator.app import Ctx
+    from kubespray_cleanup.simulator.routing import Ctx
 
 # ``data_models.<Class>._name()``: the resource names Octavia's messages use.
 NAMES = {LOAD_BALANCERS: "Load Balancer", LISTENERS: "Listener", POOLS: "Pool", MEMBERS: "Member",

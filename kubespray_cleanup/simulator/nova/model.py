@@ -12,9 +12,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from kubespray_cleanup.simulator import cinder_model, neutron
+from kubespray_cleanup.simulator.api_common import project_of
+from kubespray_cleanup.simulator.cinder import interface as cinder
 from kubespray_cleanup.simulator.http import ApiError, nova_fault
-from kubespray_cleanup.simulator.nova_common import project_of
+from kubespray_cleanup.simulator.neutron import interface as neutron
 from kubespray_cleanup.simulator.store import Record, Store, iso, iso_micro
 
 AZ = "nova"
@@ -252,7 +253,7 @@ def _map_block_device(store: Store, server: Record, bdm: Mapping[str, Any], flav
     else:
         size = int(bdm.get("volume_size") or flavor.get("disk") or 1)
         snapshot_id = str(bdm["uuid"]) if source == "snapshot" else None
-        vol = cinder_model.create_volume(store, project_of(server), "", size, created_at=created_at,
+        vol = cinder.create_volume(store, project_of(server), "", size, created_at=created_at,
                                          snapshot_id=snapshot_id, user_id=str(server["user_id"]),
                                          bootable=source == "image")
     attach_volume(store, server["id"], vol["id"], bdm.get("device_name"),
@@ -292,7 +293,7 @@ def attach_volume(store: Store, server_id: str, volume_id: str, device: str | No
     if server is None:
         raise not_found(server_id)
     device = device or _next_device(store, server, root)
-    attachment_id = cinder_model.add_attachment(store, volume_id, server_id, device, str(server.get("_host", HOST)))
+    attachment_id = cinder.add_attachment(store, volume_id, server_id, device, str(server.get("_host", HOST)))
     bdms(store, server).append({"volume_id": volume_id, "delete_on_termination": delete_on_termination,
                          "device": device, "root": root, "attachment_id": attachment_id,
                          "bdm_uuid": store.new_id(), "tag": None})
@@ -305,7 +306,7 @@ def detach_volume(store: Store, server_id: str, volume_id: str) -> None:
     if server is not None:
         server["_bdms"] = [b for b in bdms(store, server) if b.get("volume_id") != volume_id]
         sync_derived(store, server)
-    cinder_model.detach_server(store, volume_id, server_id)
+    cinder.detach_server(store, volume_id, server_id)
 
 
 # --- servers: state, ports and derived fields ------------------------------------------------------
@@ -396,11 +397,11 @@ def destroy_server(store: Store, server_id: str, *, volume_delete_delay: float =
     for port in server_ports(store, server_id):
         release_port(store, port)
     doomed = [b["volume_id"] for b in bdms(store, server) if b.get("delete_on_termination")]
-    for volume_id, attachment_id in cinder_model.attachments_of_server(store, server_id):
-        cinder_model.remove_attachment(store, volume_id, attachment_id)
+    for volume_id, attachment_id in cinder.attachments_of_server(store, server_id):
+        cinder.remove_attachment(store, volume_id, attachment_id)
     for volume_id in doomed:
         with contextlib.suppress(ApiError):  # nova-compute only logs a failed delete_on_termination delete
-            cinder_model.begin_volume_delete(store, str(volume_id), volume_delete_delay)
+            cinder.begin_volume_delete(store, str(volume_id), volume_delete_delay)
     for group in store.iter("server_groups"):
         if server_id in group.get("members", []):
             group["members"] = [m for m in group["members"] if m != server_id]

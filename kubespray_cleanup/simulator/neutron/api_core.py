@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
-from kubespray_cleanup.simulator import neutron_quota as quota
 from kubespray_cleanup.simulator.http import empty, neutron_error
-from kubespray_cleanup.simulator.neutron_model import (
+from kubespray_cleanup.simulator.neutron import quota
+from kubespray_cleanup.simulator.neutron.model import (
     AUTO_DELETE_PORT_OWNERS,
     ROUTER_INTERFACE_OWNERS,
     SERVICE_PORT_OWNERS,
@@ -22,7 +22,7 @@ from kubespray_cleanup.simulator.neutron_model import (
     touch,
     update_port,
 )
-from kubespray_cleanup.simulator.neutron_query import (
+from kubespray_cleanup.simulator.neutron.query import (
     fetch,
     forbid_admin_only,
     list_handler,
@@ -36,7 +36,7 @@ from kubespray_cleanup.simulator.neutron_query import (
 from kubespray_cleanup.simulator.store import Record
 
 if TYPE_CHECKING:
-    from kubespray_cleanup.simulator.app import Ctx, Routes
+    from kubespray_cleanup.simulator.routing import Ctx, Routes
 
 _COMMON = ("name", "description", "admin_state_up", "tags")
 NETWORK_CREATE = frozenset((*_COMMON, "project_id", "tenant_id", "shared", "router:external", "mtu",

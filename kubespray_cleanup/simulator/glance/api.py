@@ -13,7 +13,7 @@ from kubespray_cleanup.simulator.http import ApiError, json_response
 from kubespray_cleanup.simulator.store import Record, Store, iso
 
 if TYPE_CHECKING:
-    from kubespray_cleanup.simulator.app import Ctx, Routes
+    from kubespray_cleanup.simulator.routing import Ctx, Routes
 
 DEFAULT_LIMIT = 25  # glance limit_param_default
 MAX_LIMIT = 1000  # glance api_limit_max

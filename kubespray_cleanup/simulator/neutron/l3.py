@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from kubespray_cleanup.simulator.http import neutron_error
-from kubespray_cleanup.simulator.neutron_model import (
+from kubespray_cleanup.simulator.neutron.model import (
     ROUTER_INTERFACE_OWNERS,
     allocate_ip,
     cidr_block,

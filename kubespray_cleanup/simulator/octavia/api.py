@@ -7,26 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
-from kubespray_cleanup.simulator import neutron
-from kubespray_cleanup.simulator import octavia_children as kids
 from kubespray_cleanup.simulator.http import empty, json_response, octavia_fault
-from kubespray_cleanup.simulator.octavia_http import (
-    QUOTA_FIELDS,
-    authorize,
-    body_root,
-    bool_from_string,
-    check_quota,
-    forbidden,
-    get_visible,
-    lb_pending,
-    list_scope,
-    paginate,
-    quota_limits,
-    schedule,
-    select_fields,
-    validation,
-)
-from kubespray_cleanup.simulator.octavia_model import (
+from kubespray_cleanup.simulator.neutron import interface as neutron
+from kubespray_cleanup.simulator.octavia import children as kids
+from kubespray_cleanup.simulator.octavia.model import (
     DELETABLE_STATUSES,
     LISTENERS,
     LOAD_BALANCERS,
@@ -44,10 +28,26 @@ from kubespray_cleanup.simulator.octavia_model import (
     pool_monitors,
     touch,
 )
+from kubespray_cleanup.simulator.octavia.plumbing import (
+    QUOTA_FIELDS,
+    authorize,
+    body_root,
+    bool_from_string,
+    check_quota,
+    forbidden,
+    get_visible,
+    lb_pending,
+    list_scope,
+    paginate,
+    quota_limits,
+    schedule,
+    select_fields,
+    validation,
+)
 from kubespray_cleanup.simulator.store import Record
 
 if TYPE_CHECKING:
-    from kubespray_cleanup.simulator.app import Ctx, Routes
+    from kubespray_cleanup.simulator.routing import Ctx, Routes
 
 # octavia/api/root_controller.py at the commit openstack-dependencies.md was written against.
 _VERSION_DATES = (

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from kubespray_cleanup.simulator import nova_model
-from kubespray_cleanup.simulator.nova_common import ApiVersions, at_least
+from kubespray_cleanup.simulator.api_common import ApiVersions, at_least
+from kubespray_cleanup.simulator.nova import model as nova_model
 from kubespray_cleanup.simulator.store import Record
 
 if TYPE_CHECKING:
-    from kubespray_cleanup.simulator.app import Ctx
+    from kubespray_cleanup.simulator.routing import Ctx
 
 COMPUTE = ApiVersions("compute", (2, 1), (2, 96), "X-OpenStack-Nova-API-Version")
 _PROGRESS_STATUSES = ("ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING")

@@ -1,10 +1,16 @@
-"""Cinder v3: model functions (used by the API and by scenario seeding) and route registration."""
+"""Cinder (block-storage v3): volumes, snapshots, attachments, quotas.
+
+``model`` holds the state rules, ``api`` the handlers, ``view`` the JSON shapes, ``interface`` what Nova may
+call. Imports the simulator core only. The package re-exports the model calls scenario seeding uses, and
+``register`` for the app factory.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kubespray_cleanup.simulator.cinder_model import (
+from kubespray_cleanup.simulator.cinder import api as cinder_api
+from kubespray_cleanup.simulator.cinder.model import (
     add_attachment,
     begin_snapshot_delete,
     begin_volume_delete,
@@ -14,7 +20,7 @@ from kubespray_cleanup.simulator.cinder_model import (
 )
 
 if TYPE_CHECKING:
-    from kubespray_cleanup.simulator.app import Routes
+    from kubespray_cleanup.simulator.routing import Routes
 
 __all__ = [
     "add_attachment",
@@ -29,6 +35,4 @@ __all__ = [
 
 def register(routes: Routes) -> None:
     """Add the block-storage discovery documents and every Cinder route."""
-    from kubespray_cleanup.simulator import cinder_api
-
     cinder_api.register(routes)

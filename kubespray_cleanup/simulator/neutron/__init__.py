@@ -1,10 +1,17 @@
-"""Neutron v2.0: model functions (used by the API and by scenario seeding) and route registration."""
+"""Neutron (network v2.0): networks, subnets, ports, routers, floating IPs, security groups, quotas, trunks.
+
+``model`` and ``l3`` hold the state rules (what blocks a delete lives there), ``query`` filtering and
+rendering, ``quota`` the quota API, ``api*`` the handlers, ``interface`` what Nova and Octavia may call.
+Imports the simulator core only. The package re-exports the model calls scenario seeding uses, and
+``register`` for the app factory.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kubespray_cleanup.simulator.neutron_l3 import (
+from kubespray_cleanup.simulator.neutron import api as neutron_api
+from kubespray_cleanup.simulator.neutron.l3 import (
     add_router_interface,
     associate_floating_ip,
     create_floating_ip,
@@ -14,7 +21,7 @@ from kubespray_cleanup.simulator.neutron_l3 import (
     remove_router_interface,
     set_gateway,
 )
-from kubespray_cleanup.simulator.neutron_model import (
+from kubespray_cleanup.simulator.neutron.model import (
     create_network,
     create_port,
     create_security_group,
@@ -29,7 +36,7 @@ from kubespray_cleanup.simulator.neutron_model import (
 )
 
 if TYPE_CHECKING:
-    from kubespray_cleanup.simulator.app import Routes
+    from kubespray_cleanup.simulator.routing import Routes
 
 __all__ = [
     "add_router_interface",
@@ -57,10 +64,4 @@ __all__ = [
 
 def register(routes: Routes) -> None:
     """Add every Neutron route (discovery, resources, router actions, quotas, trunks)."""
-    import importlib
-
-    try:
-        api = importlib.import_module("kubespray_cleanup.simulator.neutron_api")
-    except ImportError:  # handlers not written yet
-        return
-    api.register(routes)
+    neutron_api.register(routes)

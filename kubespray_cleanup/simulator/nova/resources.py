@@ -6,15 +6,16 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
-from kubespray_cleanup.simulator import cinder_model, nova_model
+from kubespray_cleanup.simulator.api_common import next_link, page, policy_forbidden, project_of
+from kubespray_cleanup.simulator.cinder import interface as cinder
 from kubespray_cleanup.simulator.http import empty, json_response, nova_fault
-from kubespray_cleanup.simulator.nova_api import PREFIX, check_unlocked, get_server
-from kubespray_cleanup.simulator.nova_common import next_link, page, policy_forbidden, project_of
-from kubespray_cleanup.simulator.nova_view import COMPUTE, keypair, mv, server_group
+from kubespray_cleanup.simulator.nova import model as nova_model
+from kubespray_cleanup.simulator.nova.api import PREFIX, check_unlocked, get_server
+from kubespray_cleanup.simulator.nova.view import COMPUTE, keypair, mv, server_group
 from kubespray_cleanup.simulator.store import Record
 
 if TYPE_CHECKING:
-    from kubespray_cleanup.simulator.app import Ctx, Routes
+    from kubespray_cleanup.simulator.routing import Ctx, Routes
 
 _ATTACHABLE_VM_STATES = ("active", "paused", "stopped", "resized", "soft_deleted", "shelved", "shelved_offloaded")
 _GROUP_POLICIES = ("anti-affinity", "affinity", "soft-anti-affinity", "soft-affinity")
@@ -220,7 +221,7 @@ def delete_volume_attachment(ctx: Ctx, server_id: str, volume_id: str) -> Respon
         raise nova_fault(400, f"Invalid volume: volume '{volume_id}' status must be 'in-use'. Currently in "
                               f"'{vol.get('status')}'")
     vol["status"] = "detaching"
-    cinder_model.touch(ctx.store, vol)
+    cinder.touch(ctx.store, vol)
     store = ctx.store
     store.schedule(ctx.op_time("volume.detach"), lambda: nova_model.detach_volume(store, server_id, volume_id))
     return empty(202)

@@ -14,7 +14,7 @@ from kubespray_cleanup.simulator.http import ApiError, nova_fault
 from kubespray_cleanup.simulator.store import Record
 
 if TYPE_CHECKING:
-    from kubespray_cleanup.simulator.app import Ctx
+    from kubespray_cleanup.simulator.routing import Ctx
 
 Version = tuple[int, int]
 _VERSION_RE = re.compile(r"^([1-9]\d*)\.([1-9]\d*|0)$")

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
 
-from kubespray_cleanup.simulator import cinder_model
-from kubespray_cleanup.simulator.cinder_view import (
+from kubespray_cleanup.simulator.api_common import policy_forbidden, project_of, truthy
+from kubespray_cleanup.simulator.cinder import model as cinder_model
+from kubespray_cleanup.simulator.cinder.view import (
     VOLUME,
     attachment_detail,
     attachment_summary,
@@ -21,11 +22,10 @@ from kubespray_cleanup.simulator.cinder_view import (
     volume_summary,
 )
 from kubespray_cleanup.simulator.http import empty, json_response, nova_fault
-from kubespray_cleanup.simulator.nova_common import policy_forbidden, project_of, truthy
 from kubespray_cleanup.simulator.store import Record
 
 if TYPE_CHECKING:
-    from kubespray_cleanup.simulator.app import Ctx, Routes
+    from kubespray_cleanup.simulator.routing import Ctx, Routes
 
 fault = nova_fault  # same body shape (cinder/api/openstack/wsgi.py Fault)
 PREFIX = "/volume/v3/<project_id>"
