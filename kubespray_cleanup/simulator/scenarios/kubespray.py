@@ -5,121 +5,34 @@ from __future__ import annotations
 import base64
 import json
 import os
-import random
 import time
-import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from kubespray_cleanup.simulator import kubespray_state as tf
 from kubespray_cleanup.simulator import neutron, nova
-from kubespray_cleanup.simulator.kubespray_extras import free_fip, loadbalancer, occm, volumes
 from kubespray_cleanup.simulator.neutron.model import touch
-from kubespray_cleanup.simulator.scenarios import ScenarioError
+from kubespray_cleanup.simulator.scenarios import tfstate as tf
+from kubespray_cleanup.simulator.scenarios import tfstate_document as tfdoc
+from kubespray_cleanup.simulator.scenarios.bench import ELX_PUBLIC, SHARED_ROUTER, bench_document
+from kubespray_cleanup.simulator.scenarios.cluster import (
+    DNS_SERVERS,
+    FLAVOR_NAME,
+    IMAGE_NAME,
+    PERSIST_INTERVAL,
+    STATE_FILE,
+    ClusterApply,
+    ClusterSpec,
+    ClusterSpecError,
+    Site,
+)
+from kubespray_cleanup.simulator.scenarios.document import Scenario
+from kubespray_cleanup.simulator.scenarios.extras import free_fip, loadbalancer, occm, volumes
 from kubespray_cleanup.simulator.store import Project, Record, Store, iso
 
-if TYPE_CHECKING:
-    from kubespray_cleanup.simulator.scenarios import Scenario
-
-FATES = ("live", "dead", "lost", "partial")
-DNS_SERVERS = ["1.1.1.1", "8.8.8.8", "8.8.4.4"]
-FLAVOR_NAME = "v1-standard-2"
-IMAGE_NAME = "ubuntu-24.04-server-latest"
-PERSIST_INTERVAL = 20  # seconds between OpenTofu state writes during an apply
-STATE_FILE = "terraform.tfstate"
-
-
-class ClusterSpecError(ScenarioError):
-    """A ``clusters:`` entry of a scenario cannot be built."""
-
-
-@dataclass(frozen=True)
-class ClusterSpec:
-    """One CI job's cluster, as a scenario's ``clusters:`` entry describes it."""
-
-    job: str
-    project: str
-    fate: str
-    age: timedelta
-    masters: int = 1
-    nodes: int = 1
-    bastions: int = 0
-    masters_with_fip: bool = True
-    volumes_per_node: int = 0
-    volume_size: int = 10
-    server_group: bool = False
-    load_balancer: bool = False
-    occm_lb: bool = False
-    occm_service: str = "ingress-nginx"
-    subnet_cidr: str | None = None
-    router: str | None = None  # None: the project's shared router (its own if it has none); "own"; a router name
-    extra_leaked_fips: int = 0
-    tofu_version: str = tf.TOFU_VERSION
-
-    @classmethod
-    def parse(cls, entry: Mapping[str, Any]) -> ClusterSpec:
-        data = dict(entry)
-        age = timedelta(minutes=float(data.pop("age_minutes", 0)), hours=float(data.pop("age_hours", 0)),
-                        days=float(data.pop("age_days", 0)))
-        known = {f.name for f in fields(cls)} - {"age"}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ClusterSpecError(f"cluster {data.get('job')}: unknown option(s) {', '.join(unknown)}")
-        if "job" not in data or "project" not in data:
-            raise ClusterSpecError(f"cluster {data}: 'job' and 'project' are required")
-        fate = str(data.pop("fate", "dead"))
-        if fate not in FATES:
-            raise ClusterSpecError(f"cluster {data['job']}: fate {fate!r} is not one of {', '.join(FATES)}")
-        data["job"], data["project"] = str(data["job"]), str(data["project"])
-        return cls(fate=fate, age=age if age > timedelta(0) else timedelta(hours=1), **data)
-
-
-@dataclass
-class Site:
-    """What every cluster of a scenario shares: external network, routers, flavor, image, the clock's now."""
-
-    store: Store
-    now: datetime
-    external: Record
-    shared_routers: dict[str, list[Record]]  # project id -> routers
-    flavor: Record
-    image: Record
-    used_cidrs: set[str]
-
-
-class ClusterApply:
-    """One ``tofu apply -parallelism=1``: a clock the store follows, and the instances written to state."""
-
-    def __init__(self, site: Site, spec: ClusterSpec, project: Project, user_id: str) -> None:
-        self.site, self.store, self.spec, self.project, self.user_id = site, site.store, spec, project, user_id
-        self.pid = project.id
-        self.rng = random.Random(f"kubespray-ci-{spec.project}-{spec.job}")
-        self.start = site.now - spec.age
-        self.when = self.start
-        self.records: list[tf.Recorded] = []
-        self.refs: dict[str, Any] = {}
-        self.cut: datetime | None = None
-        self.end = self.start
-        self.at(self.start)
-
-    def at(self, when: datetime) -> datetime:
-        self.when = min(when, self.site.now)
-        self.store.wall_offset = self.when - datetime.now(UTC)
-        return self.when
-
-    def tick(self, low: int, high: int) -> datetime:
-        return self.at(self.when + timedelta(seconds=self.rng.randint(low, high)))
-
-    def record(self, address: str, attributes: dict[str, Any], *, index: int | None = None,
-               private: str | None = None) -> None:
-        self.records.append(tf.Recorded(address, index, attributes, self.when, private))
-
-    def uuid(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
-
+__all__ = ["ELX_PUBLIC", "SHARED_ROUTER", "STATE_FILE", "bench_document", "build_clusters", "write_states"]
 
 # --- scenario entry point ------------------------------------------------------------------------------
 def build_clusters(store: Store, scenario: Scenario, data: Mapping[str, Any], projects: Mapping[str, Project]) -> None:
@@ -185,10 +98,10 @@ def _remember(scenario: Scenario, spec: ClusterSpec, apply: ClusterApply) -> Non
     name = f"{spec.job}/{STATE_FILE}"
     stamp = apply.end if spec.fate != "partial" else (apply.cut or apply.end - timedelta(seconds=PERSIST_INTERVAL))
     records = [r for r in apply.records if r.done <= stamp]
-    outputs = tf.outputs(records, external_network_id=apply.site.external["id"], subnet_id=apply.refs["subnet"]["id"],
-                         router_id=apply.refs["router_id"])
+    outputs = tfdoc.outputs(records, external_network_id=apply.site.external["id"],
+                            subnet_id=apply.refs["subnet"]["id"], router_id=apply.refs["router_id"])
     serial = 2 + int((stamp - apply.start).total_seconds() // PERSIST_INTERVAL)
-    scenario.states[name] = tf.document(records, outputs=outputs, lineage=apply.uuid(), serial=serial,
+    scenario.states[name] = tfdoc.document(records, outputs=outputs, lineage=apply.uuid(), serial=serial,
                                         version=spec.tofu_version)
     if spec.fate == "live":
         scenario.state_mtimes[name] = time.time()
@@ -209,7 +122,7 @@ def write_states(scenario: Scenario, directory: Path) -> list[Path]:
     for name, state in sorted(scenario.states.items()):
         path = directory / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(tf.serialize(state))
+        path.write_text(tfdoc.serialize(state))
         mtime = scenario.state_mtimes.get(name, time.time())
         os.utime(path, (mtime, mtime))
         written.append(path)
@@ -477,41 +390,3 @@ def _leaked_fip(site: Site, entry: dict[str, Any], projects: Mapping[str, Projec
     neutron.create_floating_ip(site.store, project.id, site.external["id"], created_at=when,
                                description=str(entry.get("description", "")))
 
-
-# --- benchmark scenarios ------------------------------------------------------------------------------------
-ELX_PUBLIC = "600b8501-78cb-4155-9c9f-23dfcba88828"
-SHARED_ROUTER = "ab95917c-41fb-4881-b507-3a6dfe9403df"
-
-
-def bench_document(leaked: int, live: int, seed: int) -> dict[str, Any]:
-    """A scenario document with ``leaked`` dead/lost/partial clusters and ``live`` running ones (all in elastx).
-
-    Every third cluster has a data volume per node, every fifth a Kubespray API load balancer.
-    Write it to a YAML file and pass the path to the simulator.
-    """
-    rng = random.Random(seed)
-    job = 10_000_000_000 + rng.randrange(10**9)  # gitlab.com job ids have 11 digits by now
-    hours = sorted((round(rng.uniform(4.5, 96.0), 2) for _ in range(leaked)), reverse=True)  # older = lower id
-    minutes = sorted((rng.randint(5, 50) for _ in range(live)), reverse=True)
-    clusters: list[dict[str, Any]] = []
-    for number in range(leaked + live):
-        job += rng.randint(1, 50)
-        entry: dict[str, Any] = {"job": job, "project": "elastx"}
-        if number < leaked:
-            entry.update(fate=("dead", "lost", "partial")[number % 3], age_hours=hours[number])
-        else:
-            entry.update(fate="live", age_minutes=minutes[number - leaked])
-        if number % 3 == 2:
-            entry["volumes_per_node"] = 1
-        if number % 5 == 4:
-            entry.update(load_balancer=True, masters_with_fip=False)
-        clusters.append(entry)
-    return {
-        "name": "bench",
-        "description": f"Benchmark: {leaked} leaked and {live} live Kubespray CI clusters (seed {seed}).",
-        "extends": "empty",
-        "external_network": {"name": "elx-public1", "id": ELX_PUBLIC, "cidr": "198.18.0.0/15",
-                             "gateway_ip": "198.18.0.1"},
-        "shared_routers": [{"project": "elastx", "name": "kubespray-ci-router", "id": SHARED_ROUTER}],
-        "clusters": clusters,
-    }

@@ -30,8 +30,6 @@ from typing import Any
 
 import yaml
 
-from kubespray_cleanup.simulator.store import Project, Store
-
 BUILTIN = ("empty", "demo", "kubespray", "bench")
 
 
@@ -66,7 +64,7 @@ class ScenarioError(ValueError):
 
 def _read(spec: str) -> dict[str, Any]:
     if spec in BUILTIN:
-        text = importlib_resources.files("kubespray_cleanup.simulator").joinpath(f"scenarios/{spec}.yaml").read_text()
+        text = importlib_resources.files("kubespray_cleanup.simulator.scenarios").joinpath(f"{spec}.yaml").read_text()
         source = spec
     else:
         path = Path(spec)
@@ -105,56 +103,6 @@ def resolve(spec: str, _seen: tuple[str, ...] = ()) -> dict[str, Any]:
     if base:
         data = _merge(resolve(str(base), _seen + (spec,)), data)
     return data
-
-
-def add_ci_user(store: Store, scenario: Scenario, project: Project, user_id: str | None = None) -> None:
-    """Give ``project`` its CI user ``<project>-ci`` (password ``<project>-password``) and a cloud of its name.
-
-    ``user_id`` fixes the user's id (an inventory dump's servers and keypairs name it); when a user with
-    that id already exists, it gets a role on ``project`` instead, and the cloud uses its name and password.
-    The admin user, if there is one already, gets the admin role on the project too.
-    """
-    name = project.name
-    existing = store.users.get(user_id) if user_id else None
-    if existing is not None:
-        existing.roles.setdefault(project.id, ["member"])
-        if not any(c.cloud == name for c in scenario.credentials):
-            scenario.credentials.append(Credential(name, existing.name, existing.password, name))
-    elif store.user_by_name(f"{name}-ci") is None:
-        store.add_user(f"{name}-ci", f"{name}-password", project, user_id=user_id)
-        scenario.credentials.append(Credential(name, f"{name}-ci", f"{name}-password", name))
-    admin = store.user_by_name("admin")
-    if admin is not None:
-        admin.roles.setdefault(project.id, ["admin", "member"])
-
-
-def _add_identity(store: Store, scenario: Scenario, names: list[str]) -> dict[str, Project]:
-    projects: dict[str, Project] = {}
-    for entry in names:
-        name = entry if isinstance(entry, str) else str(entry["name"])
-        pid = None if isinstance(entry, str) else entry.get("id")
-        project = store.project_by_name(name) or store.add_project(name, pid)
-        projects[name] = project
-        add_ci_user(store, scenario, project)
-    admin_project = store.project_by_name("admin") or store.add_project("admin")
-    if store.user_by_name("admin") is None:
-        admin = store.add_user("admin", "admin-password", admin_project, roles=("admin", "member"))
-        for project in store.projects.values():
-            admin.roles.setdefault(project.id, ["admin", "member"])
-        scenario.credentials.append(Credential("admin", "admin", "admin-password", "admin"))
-    return projects
-
-
-def load_scenario(store: Store, spec: str) -> Scenario:
-    """Seed ``store`` from a built-in scenario name or a scenario/inventory file path."""
-    from kubespray_cleanup.simulator import seed
-
-    data = resolve(spec)
-    scenario = Scenario(name=str(data.get("name", spec)), description=str(data.get("description", "")))
-    with store.lock:
-        projects = _add_identity(store, scenario, list(data.get("projects", [])))
-        seed.apply(store, scenario, data, projects)
-    return scenario
 
 
 def ago(hours: float = 0.0, minutes: float = 0.0) -> datetime:

@@ -1,20 +1,68 @@
-"""Turn a resolved scenario document into records, through the same model functions the APIs use."""
+"""Seed a store from a resolved scenario: projects, CI users and clouds, then records through the same model
+functions the APIs use (Kubespray clusters through the cluster builder)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from kubespray_cleanup.simulator import glance, neutron, nova
+from kubespray_cleanup.simulator.scenarios import kubespray
+from kubespray_cleanup.simulator.scenarios.document import Credential, Scenario, resolve
 from kubespray_cleanup.simulator.store import Project, Record, Store
 
-if TYPE_CHECKING:
-    from kubespray_cleanup.simulator.scenarios import Scenario
+
+def add_ci_user(store: Store, scenario: Scenario, project: Project, user_id: str | None = None) -> None:
+    """Give ``project`` its CI user ``<project>-ci`` (password ``<project>-password``) and a cloud of its name.
+
+    ``user_id`` fixes the user's id (an inventory dump's servers and keypairs name it); when a user with
+    that id already exists, it gets a role on ``project`` instead, and the cloud uses its name and password.
+    The admin user, if there is one already, gets the admin role on the project too.
+    """
+    name = project.name
+    existing = store.users.get(user_id) if user_id else None
+    if existing is not None:
+        existing.roles.setdefault(project.id, ["member"])
+        if not any(c.cloud == name for c in scenario.credentials):
+            scenario.credentials.append(Credential(name, existing.name, existing.password, name))
+    elif store.user_by_name(f"{name}-ci") is None:
+        store.add_user(f"{name}-ci", f"{name}-password", project, user_id=user_id)
+        scenario.credentials.append(Credential(name, f"{name}-ci", f"{name}-password", name))
+    admin = store.user_by_name("admin")
+    if admin is not None:
+        admin.roles.setdefault(project.id, ["admin", "member"])
+
+
+def _add_identity(store: Store, scenario: Scenario, names: list[str]) -> dict[str, Project]:
+    projects: dict[str, Project] = {}
+    for entry in names:
+        name = entry if isinstance(entry, str) else str(entry["name"])
+        pid = None if isinstance(entry, str) else entry.get("id")
+        project = store.project_by_name(name) or store.add_project(name, pid)
+        projects[name] = project
+        add_ci_user(store, scenario, project)
+    admin_project = store.project_by_name("admin") or store.add_project("admin")
+    if store.user_by_name("admin") is None:
+        admin = store.add_user("admin", "admin-password", admin_project, roles=("admin", "member"))
+        for project in store.projects.values():
+            admin.roles.setdefault(project.id, ["admin", "member"])
+        scenario.credentials.append(Credential("admin", "admin", "admin-password", "admin"))
+    return projects
+
+
+def load_scenario(store: Store, spec: str) -> Scenario:
+    """Seed ``store`` from a built-in scenario name or a scenario/inventory file path."""
+    data = resolve(spec)
+    scenario = Scenario(name=str(data.get("name", spec)), description=str(data.get("description", "")))
+    with store.lock:
+        projects = _add_identity(store, scenario, list(data.get("projects", [])))
+        apply(store, scenario, data, projects)
+    return scenario
+
 
 
 def apply(store: Store, scenario: Scenario, data: dict[str, Any], projects: dict[str, Project]) -> None:
-    from kubespray_cleanup.simulator import glance, neutron, nova
-
     for flavor in data.get("flavors", []):
         nova.create_flavor(store, **flavor)
     for image in data.get("images", []):
@@ -29,8 +77,6 @@ def apply(store: Store, scenario: Scenario, data: dict[str, Any], projects: dict
         if inventory is None:
             path = Path(data.get("_base_dir") or ".") / str(data["inventory"])
             inventory = json.loads(path.read_text())
-        from kubespray_cleanup.simulator.scenarios import add_ci_user
-
         for project, user_id in load_inventory(store, inventory):
             add_ci_user(store, scenario, project, user_id)
     for table, rows in (data.get("resources") or {}).items():
@@ -42,14 +88,10 @@ def apply(store: Store, scenario: Scenario, data: dict[str, Any], projects: dict
         neutron.create_router(store, owner.id, str(router["name"]), external_network_id=ext_id,
                               router_id=router.get("id"))
     if data.get("clusters"):
-        from kubespray_cleanup.simulator import kubespray
-
         kubespray.build_clusters(store, scenario, data, projects)
 
 
 def _external_network(store: Store, ext: dict[str, Any]) -> None:
-    from kubespray_cleanup.simulator import neutron
-
     admin = store.project_by_name("admin")
     assert admin is not None
     net = neutron.create_network(store, admin.id, str(ext.get("name", "public")), external=True, shared=False,

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from kubespray_cleanup.simulator import cinder, neutron, nova, octavia
-from kubespray_cleanup.simulator import kubespray_state as tf
+from kubespray_cleanup.simulator.scenarios import tfstate as tf
+from kubespray_cleanup.simulator.scenarios.cluster import ClusterApply
 from kubespray_cleanup.simulator.store import Record
-
-if TYPE_CHECKING:
-    from kubespray_cleanup.simulator.kubespray import ClusterApply
 
 OCCM_CLUSTER = "cluster.local"  # Kubespray's default cluster_name, shared by every CI cluster
 
