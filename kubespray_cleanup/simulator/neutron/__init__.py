@@ -1,7 +1,9 @@
 """Neutron (network v2.0): networks, subnets, ports, routers, floating IPs, security groups, quotas, trunks.
 
-``model`` and ``l3`` hold the state rules (what blocks a delete lives there), ``query`` filtering and
-rendering, ``quota`` the quota API, ``api*`` the handlers, ``interface`` what Nova and Octavia may call.
+``model`` holds the records and their invariants, ``l3`` routers and floating IPs with their refusals, ``api_core``
+(networks, subnets, ports) and ``api_sg`` (security groups) the handlers with theirs, ``api_l3`` the router,
+floating IP and trunk handlers, ``query`` filtering and rendering, ``quota`` the quota API, ``interface`` what Nova
+and Octavia may call.
 Imports the simulator core only. The package re-exports the model calls scenario seeding uses, and
 ``register`` for the app factory.
 """
