@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from kubespray_cleanup.simulator.kubespray import bench_document
+from kubespray_cleanup.simulator.scenarios.bench import bench_document
 
 _LAUNCH = "import sys; from bench.harness import launch; launch(sys.argv[1:])"
 ROOT = Path(__file__).resolve().parents[1]

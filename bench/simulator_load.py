@@ -38,7 +38,7 @@ from urllib.parse import urlsplit
 import requests
 import yaml
 
-from kubespray_cleanup.simulator.kubespray import bench_document
+from kubespray_cleanup.simulator.scenarios.bench import bench_document
 
 _URL_LINE = re.compile(r"loaded in ([0-9.]+) s\) at (http://\S+?)(?:,|$)")
 _LOOPBACK = ("127.0.0.1", "localhost", "::1", "[::1]")

@@ -19,7 +19,7 @@ def run_demo(time_scale: float = 20.0, latency: str = "realistic", output: str =
     from kubespray_cleanup.executor import ExecutorOptions
     from kubespray_cleanup.runner import run_cleanup
     from kubespray_cleanup.settings import Settings
-    from kubespray_cleanup.simulator.kubespray import write_states
+    from kubespray_cleanup.simulator.scenarios.kubespray import write_states
     from kubespray_cleanup.simulator.server import running_simulator
 
     with tempfile.TemporaryDirectory(prefix="tf-cleanup-demo-") as tmp, \

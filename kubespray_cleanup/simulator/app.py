@@ -1,4 +1,5 @@
-"""The WSGI application: routing, authentication, latency, faults and request accounting."""
+"""The app factory: the WSGI application (routing, authentication, latency, faults, request accounting) and
+``SERVICES``, the one explicit list of the services it serves. Sits above the core and every service package."""
 
 from __future__ import annotations
 
@@ -8,92 +9,30 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import IO, Any
 
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import Map
 from werkzeug.wrappers import Request, Response
 
+from kubespray_cleanup.simulator import cinder, control, glance, keystone, neutron, nova, octavia
 from kubespray_cleanup.simulator.faults import FaultInjector, FaultSpec
-from kubespray_cleanup.simulator.http import ApiError, json_response, keystone_error, read_json
+from kubespray_cleanup.simulator.http import ApiError, json_response, keystone_error
 from kubespray_cleanup.simulator.latency import LatencyProfile, get_profile
-from kubespray_cleanup.simulator.store import Record, Store, Token
+from kubespray_cleanup.simulator.routing import Ctx, Routes, ServiceRegistration
+from kubespray_cleanup.simulator.store import Store, Token
 
-Handler = Callable[..., Response]
-
-# Path prefix of each service below the simulator's root URL; the catalog is built from these.
-SERVICE_PREFIXES = {
-    "identity": "/identity",
-    "compute": "/compute",
-    "network": "/network",
-    "block-storage": "/volume",
-    "image": "/image",
-    "load-balancer": "/load-balancer",
-}
-
-
-@dataclass
-class Ctx:
-    """What a handler gets: the simulator, the request and the caller's token."""
-
-    sim: Simulator
-    request: Request
-    token: Token | None
-
-    @property
-    def store(self) -> Store:
-        return self.sim.store
-
-    @property
-    def project_id(self) -> str:
-        return self.token.project_id if self.token else ""
-
-    @property
-    def user_id(self) -> str:
-        return self.token.user_id if self.token else ""
-
-    @property
-    def is_admin(self) -> bool:
-        return bool(self.token and self.token.is_admin)
-
-    def body(self) -> dict[str, Any]:
-        return read_json(self.request)
-
-    def owns(self, record: Record, key: str = "project_id") -> bool:
-        """True when the caller may see/touch ``record`` (admin sees every project)."""
-        return self.is_admin or record.get(key) == self.project_id
-
-    def scoped(self, records: Iterable[Record], key: str = "project_id",
-               all_projects: bool = True) -> list[Record]:
-        """Records the caller may list; admin sees all projects unless ``all_projects`` is False."""
-        if self.is_admin and all_projects:
-            return list(records)
-        return [r for r in records if r.get(key) == self.project_id]
-
-    def op_time(self, operation: str) -> float:
-        """Simulated seconds an asynchronous operation takes under the latency profile."""
-        return self.sim.latency.operation(operation)
-
-    def url(self, service: str, path: str = "") -> str:
-        return self.request.host_url.rstrip("/") + SERVICE_PREFIXES[service] + path
-
-
-class Routes:
-    """Collects ``(method, path) -> handler`` rules from each service module."""
-
-    def __init__(self) -> None:
-        self.rules: list[Rule] = []
-        self.handlers: dict[str, Handler] = {}
-        self.public: set[str] = set()
-
-    def add(self, method: str, path: str, handler: Handler, *, public: bool = False) -> None:
-        endpoint = f"{method} {path}"
-        self.rules.append(Rule(path, endpoint=endpoint, methods=[method], strict_slashes=False))
-        self.handlers[endpoint] = handler
-        if public:
-            self.public.add(endpoint)
+# Every service of the simulated cloud, in registration order: the one place that knows them all.
+SERVICES: tuple[ServiceRegistration, ...] = (
+    control.register,
+    keystone.register,
+    glance.register,
+    nova.register,
+    neutron.register,
+    cinder.register,
+    octavia.register,
+)
 
 
 class Simulator:
@@ -123,10 +62,8 @@ class Simulator:
         self.url_map = Map(self.routes.rules)
 
     def _register_services(self) -> None:
-        from kubespray_cleanup.simulator import cinder, control, glance, keystone, neutron, nova, octavia
-
-        for module in (control, keystone, glance, nova, neutron, cinder, octavia):
-            module.register(self.routes)
+        for register in SERVICES:
+            register(self.routes)
 
     # --- WSGI ----------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

@@ -33,7 +33,7 @@ def serve(host: str, port: int, scenario: str, latency: str, time_scale: float, 
         if clouds_yaml:
             server.write_clouds_yaml(Path(clouds_yaml))
         if states_dir:
-            from kubespray_cleanup.simulator.kubespray import write_states
+            from kubespray_cleanup.simulator.scenarios.kubespray import write_states
 
             write_states(server.scenario, Path(states_dir))
     except OSError as exc:

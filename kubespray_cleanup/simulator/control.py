@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 from kubespray_cleanup.simulator.http import empty, json_response
 
 if TYPE_CHECKING:
-    from kubespray_cleanup.simulator.app import Ctx, Routes
+    from kubespray_cleanup.simulator.routing import Ctx, Routes
 
 
 def stats(ctx: Ctx) -> Response:

@@ -48,7 +48,7 @@ class Stage:
 @pytest.fixture
 def stage(make_sim: Callable[..., SimulatorServer], tmp_path: Path) -> Callable[..., Stage]:
     def factory(scenario: str = "demo", **kwargs: Any) -> Stage:
-        from kubespray_cleanup.simulator.kubespray import write_states
+        from kubespray_cleanup.simulator.scenarios.kubespray import write_states
 
         kwargs.setdefault("latency", "fast")
         kwargs.setdefault("time_scale", 200.0)

@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis.configuration import set_hypothesis_home_dir
 
 from kubespray_cleanup.cli import main
-from kubespray_cleanup.simulator.kubespray import write_states
+from kubespray_cleanup.simulator.scenarios.kubespray import write_states
 from kubespray_cleanup.simulator.server import SimulatorServer
 from tests.reliability.world import World, build_world
 

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 
 from kubespray_cleanup.cli import main
 from kubespray_cleanup.errors import ExitCode
-from kubespray_cleanup.simulator.kubespray import write_states
+from kubespray_cleanup.simulator.scenarios.kubespray import write_states
 from kubespray_cleanup.simulator.server import SimulatorServer
 from tests.reliability.world import build_world
 

@@ -20,7 +20,7 @@ from hypothesis import example, given, settings
 
 from kubespray_cleanup.errors import ExitCode
 from kubespray_cleanup.planner import ACTIONS
-from kubespray_cleanup.simulator.kubespray import write_states
+from kubespray_cleanup.simulator.scenarios.kubespray import write_states
 from kubespray_cleanup.sources.inventory import list_inventory
 from tests.reliability.checks import Expectation
 from tests.reliability.conftest import FAST, PROFILE, WorldStage, scaled

@@ -27,8 +27,8 @@ from typing import Any
 import networkx as nx
 
 from kubespray_cleanup.kinds.base import AUTO_PORT_OWNERS, ROUTER_INTERFACE_OWNERS, SERVICE_PORT_OWNERS
-from kubespray_cleanup.simulator import cinder, kubespray, neutron, nova
-from kubespray_cleanup.simulator.scenarios import Scenario, load_scenario, resolve
+from kubespray_cleanup.simulator import cinder, neutron, nova
+from kubespray_cleanup.simulator.scenarios import Scenario, kubespray, load_scenario, resolve
 from kubespray_cleanup.simulator.server import SimulatorServer
 from kubespray_cleanup.simulator.store import Record, Store
 from kubespray_cleanup.sources.terraform_state import StateFile, parse_state

@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from kubespray_cleanup.simulator import seed
-from kubespray_cleanup.simulator.scenarios import load_scenario
+from kubespray_cleanup.simulator.scenarios import load_scenario, seed
 from kubespray_cleanup.simulator.server import SimulatorServer
 from kubespray_cleanup.simulator.store import Store
 

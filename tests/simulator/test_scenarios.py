@@ -15,8 +15,8 @@ import pytest
 import yaml
 from openstack import exceptions as sdk_exc
 
-from kubespray_cleanup.simulator import kubespray, kubespray_state
-from kubespray_cleanup.simulator.scenarios import ScenarioError, load_scenario
+from kubespray_cleanup.simulator.scenarios import ScenarioError, kubespray, load_scenario
+from kubespray_cleanup.simulator.scenarios import tfstate_document as kubespray_state
 from kubespray_cleanup.simulator.server import SimulatorServer
 from kubespray_cleanup.simulator.store import Store
 
