@@ -170,3 +170,15 @@ def test_project_pipeline_lints_the_templates() -> None:
     assert "templates/tf-cleanup.gitlab-ci.yml" in script
     assert "templates/tf-cleanup/template.yml" in script
     assert "How a Kubespray-style project would run the cleanup" not in PROJECT_CI.read_text()
+
+
+def test_readme_documents_the_template() -> None:
+    readme = (TEMPLATE.parents[1] / "README.md").read_text()
+    section = readme[readme.index("## Use in GitLab CI\n"):]
+    assert readme.index("### Exit codes") < readme.index("## Use in GitLab CI\n") < readme.index("## How it decides")
+    section = section[:section.index("\n## ", 1)]
+    blocks = [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", section, flags=re.DOTALL)]
+    state = next(block for block in blocks if "tf-elastx_apply" in block)
+    assert state == yaml.safe_load(commented_block(TEMPLATE.read_text(), "tf-elastx_apply:"))
+    for name in load(TEMPLATE)["variables"]:
+        assert f"`{name}`" in section
