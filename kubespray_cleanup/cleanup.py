@@ -3,38 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import structlog
 
-from kubespray_cleanup.config import Profile
 from kubespray_cleanup.errors import ExitCode, StateError
-from kubespray_cleanup.executor import ExecutorOptions, RunResult
+from kubespray_cleanup.executor import RunResult
 from kubespray_cleanup.planner import ACTIONS, Options, Plan, make_plan, now_utc
+from kubespray_cleanup.settings import Settings
 from kubespray_cleanup.sources.terraform_state import StateFile
 
 log = structlog.get_logger("tf-cleanup")
 
 
-@dataclass
-class RunSettings:
-    profile: Profile
-    cloud: str
-    state_paths: list[str] = field(default_factory=list)
-    tf_dirs: list[str] = field(default_factory=list)
-    terraform_bin: str | None = None
-    backend_config: dict[str, str] = field(default_factory=dict)
-    min_age: timedelta | None = None
-    state_max_age: timedelta | None = None
-    live_owners: frozenset[str] = frozenset()
-    ignore_unreadable_state: bool = False
-    executor: ExecutorOptions = field(default_factory=ExecutorOptions)
-
-
-def gather_states(settings: RunSettings) -> tuple[list[StateFile], list[str]]:
+def gather_states(settings: Settings) -> tuple[list[StateFile], list[str]]:
     """Every configured state source; any unreadable one stops the run unless explicitly overridden."""
     from kubespray_cleanup.sources.terraform_state import load_state_paths
 
@@ -62,7 +45,7 @@ def gather_states(settings: RunSettings) -> tuple[list[StateFile], list[str]]:
     return states, warnings
 
 
-def plan_run(conn: Any, settings: RunSettings, states: list[StateFile], warnings: list[str]) -> Plan:
+def plan_run(conn: Any, settings: Settings, states: list[StateFile], warnings: list[str]) -> Plan:
     from kubespray_cleanup.sources.inventory import list_inventory
 
     inventory = list_inventory(conn)
@@ -70,8 +53,8 @@ def plan_run(conn: Any, settings: RunSettings, states: list[StateFile], warnings
         warnings.append(f"{kind.value}s not listed: {why}")
     options = Options(
         now=now_utc(),
-        min_age=settings.min_age if settings.min_age is not None else settings.profile.min_age,
-        state_max_age=settings.state_max_age if settings.state_max_age is not None else settings.profile.state_max_age,
+        min_age=settings.effective_min_age,
+        state_max_age=settings.effective_state_max_age,
         live_owners=settings.live_owners,
     )
     plan = make_plan(inventory.resources, states, settings.profile, inventory.project_id, options, warnings)
@@ -79,11 +62,15 @@ def plan_run(conn: Any, settings: RunSettings, states: list[StateFile], warnings
     return plan
 
 
-def exit_code_for(plan: Plan, result: RunResult | None) -> ExitCode:
-    if not any(e.decision in ACTIONS for e in plan.entries.values()):
-        return ExitCode.NOTHING_TO_DO
+def has_actions(plan: Plan) -> bool:
+    return any(e.decision in ACTIONS for e in plan.entries.values())
+
+
+def exit_code_for(plan: Plan, result: RunResult | None, detailed: bool = False) -> ExitCode:
+    """0 when nothing dangling is left; 1 when some of it could not be deleted; 2 only for a dry run with
+    ``--detailed-exitcode`` that found something to do (Terraform's ``plan -detailed-exitcode``)."""
     if result is None:
-        return ExitCode.CLEAN
+        return ExitCode.CHANGES if detailed and has_actions(plan) else ExitCode.CLEAN
     if result.interrupted:
         return ExitCode.INTERRUPTED
     return ExitCode.CLEAN if result.clean else ExitCode.LEFT_BEHIND
