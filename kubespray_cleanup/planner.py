@@ -3,10 +3,10 @@
 Rules, in order, for every listed resource:
 1. another project's, profile-protected, ``default`` SG, external/shared networks (and their
    subnets), shared or not-CI-made routers, Neutron/service-managed ports -> protected;
-2. owned by a live pipeline (state locked, fresh, or explicitly live; or any of the owner's
-   resources younger than ``min_age``) -> keep;
-3. CI-made (owner by name, by a dead state, or by relation) and old enough -> delete
-   (router interfaces: detach);
+2. owned by a live pipeline (its GitLab job runs; state locked, fresh, or explicitly live; or, when GitLab
+   cannot say, any of the owner's resources younger than ``min_age``) -> keep;
+3. CI-made (owner by name, by a dead state, or by relation) and old enough, or owned by a job GitLab
+   reports finished (whatever the age) -> delete (router interfaces: detach);
 4. anything else -> keep ("not CI-made").
 Then everything a kept resource depends on is kept too ("blocked by ...").
 """
@@ -14,8 +14,8 @@ Then everything a kept resource depends on is kept too ("blocked by ...").
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,6 +27,7 @@ from kubespray_cleanup.kinds.base import AUTO_PORT_OWNERS, ROUTER_INTERFACE_OWNE
 from kubespray_cleanup.kinds.floating_ip_association import FloatingIPAssociationHandler
 from kubespray_cleanup.kinds.router_interface import RouterInterfaceHandler
 from kubespray_cleanup.model import Kind, Resource, node_key
+from kubespray_cleanup.sources.gitlab_jobs import FINISHED, LIVE, JobStatus
 from kubespray_cleanup.sources.terraform_state import StateEntry, StateFile
 
 DELETE, DETACH, KEEP, PROTECTED, BLOCKED = "delete", "detach", "keep", "protected", "blocked"
@@ -78,6 +79,7 @@ class Plan:
     graph: nx.DiGraph
     states: list[StateSummary] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    jobs: dict[str, JobStatus] = field(default_factory=dict)
 
     def actions(self) -> list[Entry]:
         return [self.entries[k] for k in self.order()]
@@ -111,6 +113,7 @@ class Plan:
             "edges": [{"before": a, "after": b, "reason": d.get("reason", "")}
                       for a, b, d in sorted(self.graph.edges(data=True))],
             "states": [s.to_dict() for s in self.states],
+            "jobs": [self.jobs[o].to_dict() for o in sorted(self.jobs)],
             "warnings": self.warnings,
         }
 
@@ -121,6 +124,12 @@ class Options:
     min_age: timedelta
     state_max_age: timedelta
     live_owners: frozenset[str] = frozenset()
+    jobs: Mapping[str, JobStatus] = field(default_factory=dict)  # owner -> its GitLab job status
+
+    def finished(self, owner: str | None) -> bool:
+        """GitLab reports the owner's job finished: age and state freshness no longer count."""
+        job = self.jobs.get(owner) if owner else None
+        return job is not None and job.liveness == FINISHED
 
 
 def make_plan(resources: Iterable[Resource], states: list[StateFile], profile: Profile, project_id: str,
@@ -140,13 +149,23 @@ def make_plan(resources: Iterable[Resource], states: list[StateFile], profile: P
     _propagate_keep(graph, entries)
     break_soft_cycles(graph, [k for k, e in entries.items() if e.decision in ACTIONS])
     plan = Plan(project_id=project_id, profile=profile.name, created_at=options.now, entries=entries, graph=graph,
-                states=summaries, warnings=list(warnings))
+                states=summaries, warnings=list(warnings), jobs={o: j for o, j in options.jobs.items()
+                                                                 if o in set(owners.values())})
     if managed:
         plan.warnings.append(f"{managed} Neutron- or service-managed ports left to their owners")
     for state in states:
         if state.unknown_types:
             plan.warnings.append(f"state {state.source}: types not handled: {', '.join(state.unknown_types)}")
     return plan
+
+
+def owners_in_question(resources: Iterable[Resource], states: list[StateFile], profile: Profile, project_id: str,
+                       options: Options) -> set[str]:
+    """Owners whose job status can change the plan: with age and state freshness set aside, they would lose a
+    resource. Owners kept by a lock, ``--live-owner`` or protection are not asked about."""
+    probe = replace(options, min_age=timedelta(0), state_max_age=timedelta(0), jobs={})
+    plan = make_plan(list(resources), states, profile, project_id, probe)
+    return {e.owner for e in plan.entries.values() if e.owner and e.decision in ACTIONS}
 
 
 def _split_managed(resources: Iterable[Resource]) -> tuple[int, list[Resource]]:
@@ -169,7 +188,7 @@ def _state_ownership(states: list[StateFile], profile: Profile, idx: Index,
     Where several states hold one object, a live state wins: what a running pipeline holds is kept.
     """
     result: dict[str, tuple[StateFile, str | None]] = {}
-    for state in sorted(states, key=lambda s: bool(_state_liveness(s, options))):
+    for state in sorted(states, key=lambda s: bool(_state_liveness(s, options, _owner_of_state(s, profile)))):
         owner = _owner_of_state(state, profile)
         for entry in state.entries:
             if entry.kind is not None and entry.id and node_key(entry.kind, entry.id) in idx.by_key:
@@ -248,12 +267,16 @@ def _live_owners(states: list[StateFile], state_owner: dict[str, tuple[StateFile
                  idx: Index, owners: dict[str, str], options: Options) -> tuple[list[StateSummary], dict[str, str]]:
     """Owner -> why it counts as live; plus a summary line per state."""
     live: dict[str, str] = {o: "explicitly live" for o in set(profile.live_owners) | set(options.live_owners)}
+    for job in options.jobs.values():
+        if job.liveness == LIVE:
+            live.setdefault(job.owner, _live_job_reason(job))
     summaries = []
     held = Counter(state.source for state, _ in state_owner.values())
     for state in states:
         owner = _owner_of_state(state, profile)
-        why = _state_liveness(state, options)
-        summaries.append(StateSummary(state.source, owner, bool(why), why or "stale", held[state.source]))
+        why = _state_liveness(state, options, owner)
+        dead = "its job finished" if options.finished(owner) else "stale"
+        summaries.append(StateSummary(state.source, owner, bool(why), why or dead, held[state.source]))
         if why and owner:
             live.setdefault(owner, f"live pipeline {owner}: state {state.source} {why}")
     newest: dict[str, datetime] = {}
@@ -262,7 +285,7 @@ def _live_owners(states: list[StateFile], state_owner: dict[str, tuple[StateFile
         if created and (owner not in newest or created > newest[owner]):
             newest[owner] = created
     for owner, created in newest.items():
-        if options.now - created < options.min_age:
+        if options.now - created < options.min_age and not options.finished(owner):
             age = _human(options.now - created)
             live.setdefault(owner, f"pipeline {owner} may still run: newest resource is {age} old "
                                    f"(min-age {_human(options.min_age)})")
@@ -270,18 +293,26 @@ def _live_owners(states: list[StateFile], state_owner: dict[str, tuple[StateFile
 
 
 def _owner_of_state(state: StateFile, profile: Profile) -> str | None:
-    """The pipeline most of the state's resource names belong to."""
+    """The pipeline most of the state's resource names belong to; else the state's own hint (its GitLab name)."""
     votes = Counter(o for e in state.entries if e.kind is not None
                     for o in [profile.owner_of_name(e.kind, e.name)] if o)
-    return votes.most_common(1)[0][0] if votes else None
+    return votes.most_common(1)[0][0] if votes else state.owner_hint
 
 
-def _state_liveness(state: StateFile, options: Options) -> str:
+def _state_liveness(state: StateFile, options: Options, owner: str | None) -> str:
+    """Why a state belongs to a running pipeline: a lock always; recent writes unless GitLab says the job ended."""
     if state.locked:
         return "is locked"
-    if state.modified_at is not None and options.now - state.modified_at < options.state_max_age:
+    if state.modified_at is not None and options.now - state.modified_at < options.state_max_age \
+            and not options.finished(owner):
         return f"was updated {_human(options.now - state.modified_at)} ago"
     return ""
+
+
+def _live_job_reason(job: JobStatus) -> str:
+    if job.status == "canceling":
+        return f"job {job.owner} is canceling in GitLab: its after_script is destroying the cluster"
+    return f"job {job.owner} is {job.status} in GitLab"
 
 
 def _human(delta: timedelta) -> str:
@@ -309,8 +340,8 @@ class _Decider:
         if protection:
             return Entry(res, PROTECTED, protection, owner, found_by)
         if res.key in self.state_owner:
-            state = self.state_owner[res.key][0]
-            liveness = _state_liveness(state, self.options)
+            state, state_owner = self.state_owner[res.key]
+            liveness = _state_liveness(state, self.options, state_owner)
             if liveness:  # by id, whatever its name says: a running pipeline holds it
                 return Entry(res, KEEP, f"in live state {state.source} ({liveness})", owner, found_by)
         if owner and owner in self.live:
@@ -322,13 +353,16 @@ class _Decider:
         return Entry(res, KEEP, "not CI-made (no owner by name, state or relation)", None, found_by)
 
     def _candidate(self, res: Resource, owner: str | None, found_by: str) -> Entry:
-        if res.created_at is not None and self.options.now - res.created_at < self.options.min_age:
+        finished = self.options.finished(owner)
+        if res.created_at is not None and self.options.now - res.created_at < self.options.min_age and not finished:
             return Entry(res, KEEP, f"younger than min-age ({_human(self.options.now - res.created_at)})", owner,
                          found_by)
         action = DETACH if res.kind is Kind.ROUTER_INTERFACE else DELETE
         what = {"state": "in a dead state", "name": "leaked", "relation": "leaked",
                 "orphan": "orphan floating IP: unassociated, in no state"}.get(found_by.split(" ")[0], "leaked")
         reason = f"{what} (pipeline {owner})" if owner else what
+        if finished and owner:
+            reason = f"{what} (pipeline {owner}, job {self.options.jobs[owner].status} in GitLab)"
         return Entry(res, action, reason, owner, found_by)
 
     def _found_by(self, res: Resource, owner: str | None) -> str:
