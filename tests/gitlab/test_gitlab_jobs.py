@@ -107,3 +107,20 @@ def test_first_failure_stops_further_requests(make_gitlab: Callable[..., GitLabS
     lookup = GitLabJobs(config).lookup([str(n) for n in range(1, 101)])
     assert lookup.warning is not None and "500" in lookup.warning
     assert server.api_requests() <= 4 * (config.max_retries + 1)
+
+
+def test_profile_takes_a_gitlab_section(tmp_path: Path) -> None:
+    """``gitlab: {url, project, token_env}`` in a profile; a numeric project is kept as text; unknown keys fail."""
+    from kubespray_cleanup.config import get_profile
+    from kubespray_cleanup.errors import ConfigError
+
+    config = tmp_path / "tf-cleanup.yaml"
+    config.write_text("profiles:\n  lab:\n    extends: elastx\n    gitlab: {url: 'https://gitlab.example', "
+                      "project: 42, token_env: LAB_TOKEN}\n")
+    profile = get_profile("lab", str(config))
+    assert dict(profile.gitlab) == {"url": "https://gitlab.example", "project": "42", "token_env": "LAB_TOKEN"}
+    settings = gitlab_config(profile=profile.gitlab, environ={"LAB_TOKEN": "glpat-lab"})
+    assert settings is not None and settings.token == "glpat-lab"
+    config.write_text("profiles:\n  lab:\n    gitlab: {server: x}\n")
+    with pytest.raises(ConfigError, match="unknown key 'server'"):
+        get_profile("lab", str(config))
