@@ -4,44 +4,25 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import structlog
 
-from kubespray_cleanup.config import Profile
 from kubespray_cleanup.errors import ExitCode, StateError, UsageError
-from kubespray_cleanup.executor import ExecutorOptions, RunResult
+from kubespray_cleanup.executor import RunResult
 from kubespray_cleanup.planner import ACTIONS, Options, Plan, make_plan, now_utc, owners_in_question
-from kubespray_cleanup.sources.gitlab_jobs import GitLabConfig, GitLabJobs
+from kubespray_cleanup.settings import Settings
+from kubespray_cleanup.sources.gitlab_jobs import GitLabJobs
 from kubespray_cleanup.sources.gitlab_state import GitLabStates, PurgeContext, PurgeDecision, RemoteState, decide_purge
 from kubespray_cleanup.sources.terraform_state import StateFile
 
 log = structlog.get_logger("tf-cleanup")
 
 
-@dataclass
-class RunSettings:
-    profile: Profile
-    cloud: str
-    state_paths: list[str] = field(default_factory=list)
-    tf_dirs: list[str] = field(default_factory=list)
-    terraform_bin: str | None = None
-    backend_config: dict[str, str] = field(default_factory=dict)
-    min_age: timedelta | None = None
-    state_max_age: timedelta | None = None
-    live_owners: frozenset[str] = frozenset()
-    ignore_unreadable_state: bool = False
-    executor: ExecutorOptions = field(default_factory=ExecutorOptions)
-    gitlab: GitLabConfig | None = None  # job status as liveness; None: age decides
-    gitlab_states: bool = False  # read the project's GitLab-managed Terraform states
-    purge: bool = False  # delete GitLab-managed states whose resources are all gone
-    force: bool = False  # --purge also states whose cloud project this run cannot check
-
-
-def gather_states(settings: RunSettings) -> tuple[list[StateFile], list[str]]:
+def gather_states(settings: Settings) -> tuple[list[StateFile], list[str]]:
     """Every configured state source; any unreadable one stops the run unless explicitly overridden."""
     from kubespray_cleanup.sources.terraform_state import load_state_paths
 
@@ -74,7 +55,7 @@ def gather_states(settings: RunSettings) -> tuple[list[StateFile], list[str]]:
     return states, warnings
 
 
-def _read_source(name: str, read: Callable[[], list[StateFile]], settings: RunSettings, states: list[StateFile],
+def _read_source(name: str, read: Callable[[], list[StateFile]], settings: Settings, states: list[StateFile],
                  warnings: list[str]) -> None:
     try:
         states.extend(read())
@@ -85,14 +66,14 @@ def _read_source(name: str, read: Callable[[], list[StateFile]], settings: RunSe
         log.warning("state_ignored", source=name, reason=exc.reason)
 
 
-def gitlab_states(settings: RunSettings) -> GitLabStates:
+def gitlab_states(settings: Settings) -> GitLabStates:
     if settings.gitlab is None:
         raise UsageError("GitLab-managed states need GitLab: --gitlab-url and --gitlab-project "
                          "(or CI_SERVER_URL and CI_PROJECT_ID in a job)")
     return GitLabStates(settings.gitlab)
 
 
-def plan_run(conn: Any, settings: RunSettings, states: list[StateFile], warnings: list[str],
+def plan_run(conn: Any, settings: Settings, states: list[StateFile], warnings: list[str],
              jobs: GitLabJobs | None = None) -> Plan:
     from kubespray_cleanup.sources.inventory import list_inventory
 
@@ -101,8 +82,8 @@ def plan_run(conn: Any, settings: RunSettings, states: list[StateFile], warnings
         warnings.append(f"{kind.value}s not listed: {why}")
     options = Options(
         now=now_utc(),
-        min_age=settings.min_age if settings.min_age is not None else settings.profile.min_age,
-        state_max_age=settings.state_max_age if settings.state_max_age is not None else settings.profile.state_max_age,
+        min_age=settings.effective_min_age,
+        state_max_age=settings.effective_state_max_age,
         live_owners=settings.live_owners,
     )
     if settings.gitlab is not None:
@@ -118,17 +99,21 @@ def plan_run(conn: Any, settings: RunSettings, states: list[StateFile], warnings
     return plan
 
 
-def exit_code_for(plan: Plan, result: RunResult | None) -> ExitCode:
-    if not any(e.decision in ACTIONS for e in plan.entries.values()):
-        return ExitCode.NOTHING_TO_DO
+def has_actions(plan: Plan) -> bool:
+    return any(e.decision in ACTIONS for e in plan.entries.values())
+
+
+def exit_code_for(plan: Plan, result: RunResult | None, detailed: bool = False) -> ExitCode:
+    """0 when nothing dangling is left; 1 when some of it could not be deleted; 2 only for a dry run with
+    ``--detailed-exitcode`` that found something to do (Terraform's ``plan -detailed-exitcode``)."""
     if result is None:
-        return ExitCode.CLEAN
+        return ExitCode.CHANGES if detailed and has_actions(plan) else ExitCode.CLEAN
     if result.interrupted:
         return ExitCode.INTERRUPTED
     return ExitCode.CLEAN if result.clean else ExitCode.LEFT_BEHIND
 
 
-def purge_states(conn: Any, settings: RunSettings, plan: Plan, states: list[StateFile],
+def purge_states(conn: Any, settings: Settings, plan: Plan, states: list[StateFile],
                  result: RunResult | None) -> list[PurgeDecision]:
     """After the cleanup: delete the GitLab-managed states whose resources are all gone (checked against a fresh
     inventory). Without a result (dry run) only say what would be purged, counting planned deletions as gone."""
@@ -169,5 +154,5 @@ def _purge_one(remote: GitLabStates, decision: PurgeDecision) -> str:
     return "purged"
 
 
-def _state_max_age(settings: RunSettings) -> timedelta:
-    return settings.state_max_age if settings.state_max_age is not None else settings.profile.state_max_age
+def _state_max_age(settings: Settings) -> timedelta:
+    return settings.effective_state_max_age

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 import click
@@ -39,7 +40,13 @@ def _key_values(ctx: click.Context, param: click.Parameter, values: tuple[str, .
 
 
 class _Group(click.Group):
-    """Turns click's usage errors into our exit code instead of click's 2."""
+    """The root command: ``clean`` is the default subcommand (bare ``tf-cleanup --project elastx`` cleans), and
+    click's usage errors get our exit code instead of click's 2."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ("-h", "--help", "--version")):
+            args = ["clean", *args]
+        return super().parse_args(ctx, args)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
@@ -55,32 +62,108 @@ class _Group(click.Group):
             abort(str(exc), exc.exit_code)
 
 
-@click.group(cls=_Group, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"],
-                                                                         "max_content_width": 110})
-@click.option("--project", "profile_name", metavar="NAME", envvar="TF_CLEANUP_PROJECT",
-              help="Profile to run (built-in: elastx): which cloud, which resources are CI-made, what is protected.")
-@click.option("--cloud", metavar="NAME", help="clouds.yaml cloud to use instead of the profile's (or OS_CLOUD).")
-@click.option("--config", "config_path", metavar="FILE", type=click.Path(dir_okay=False),
-              help="Config file with profiles (default: ./tf-cleanup.yaml, then the user config dir).")
-@click.option("--state", "state_paths", metavar="PATH", multiple=True,
-              help="Terraform/OpenTofu state file, directory or glob (repeatable).")
-@click.option("--tf-dir", "tf_dirs", metavar="DIR", multiple=True,
-              help="Working directory: init, every workspace, state pull (repeatable).")
-@click.option("--terraform-bin", metavar="PATH", help="terraform or tofu binary (default: tofu, then terraform).")
-@click.option("--backend-config", metavar="KEY=VALUE", multiple=True, callback=_key_values,
-              help="Backend setting passed to init (repeatable).")
-@click.option("--min-age", callback=_duration, metavar="AGE", help="Only delete resources older than this (e.g. 2h).")
-@click.option("--state-max-age", callback=_duration, metavar="AGE",
-              help="A state updated more recently than this belongs to a running pipeline.")
-@click.option("--live-owner", "live_owners", metavar="JOB", multiple=True, help="Treat this pipeline as live.")
+EXIT_CODES = """\b
+Exit codes: 0 nothing dangling left (deleted, or nothing to do)   1 some dangling resources could not be deleted
+            2 with --detailed-exitcode: a dry run found something to do   3 bad usage, config or credentials setup
+            4 cloud unreachable or credentials refused   5 state unreadable (nothing deleted)   6 interrupted
+            7 another cleanup of the same cloud project holds the lock"""
+
+CREDENTIALS = """\b
+Credentials, first found wins: --cloud NAME; OS_CLOUD; the profile's cloud if a clouds.yaml defines it;
+OS_* environment variables (openrc: OS_AUTH_URL, OS_USERNAME/OS_PASSWORD or OS_APPLICATION_CREDENTIAL_ID/
+_SECRET, OS_PROJECT_ID or OS_PROJECT_NAME, OS_*_DOMAIN_ID/NAME), as GitLab CI jobs set them."""
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
+             epilog=EXIT_CODES)
+@click.version_option(__version__, prog_name="tf-cleanup")
+def main() -> None:
+    """Delete leaked Kubespray CI resources from an OpenStack project, in dependency order, without conflicts.
+
+    \b
+    tf-cleanup [clean] --project NAME ...   the cleanup (the default command)
+    tf-cleanup demo                          the cleanup against the bundled simulator
+    tf-cleanup simulator serve               the bundled OpenStack simulator
+    """
+
+
+def _ownership_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Options every command that decides what is leaked shares: profile, credentials, sources, ownership."""
+    for option in reversed([
+        click.option("--project", "profile_name", metavar="NAME", envvar="TF_CLEANUP_PROJECT",
+                     help="Profile to run (built-in: elastx): which cloud, which resources are CI-made, what is "
+                          "protected. [env TF_CLEANUP_PROJECT]"),
+        click.option("--cloud", metavar="NAME", help="clouds.yaml cloud to use (see Credentials below)."),
+        click.option("--config", "config_path", metavar="FILE", type=click.Path(dir_okay=False),
+                     help="Config file with profiles (default: ./tf-cleanup.yaml, then the user config dir)."),
+        click.option("--state", "state_paths", metavar="PATH", multiple=True,
+                     help="Terraform/OpenTofu state file, directory or glob (repeatable)."),
+        click.option("--tf-dir", "tf_dirs", metavar="DIR", multiple=True,
+                     help="Working directory: init, every workspace, state pull (repeatable)."),
+        click.option("--terraform-bin", metavar="PATH",
+                     help="terraform or tofu binary (default: tofu, then terraform)."),
+        click.option("--backend-config", metavar="KEY=VALUE", multiple=True, callback=_key_values,
+                     help="Backend setting passed to init (repeatable)."),
+        click.option("--ignore-unreadable-state", is_flag=True,
+                     help="Go on when a state source cannot be read (by default nothing is deleted then)."),
+        click.option("--min-age", callback=_duration, metavar="AGE",
+                     help="Only delete resources older than this, with a unit: 90s, 30m, 2h, 2d (profile default 2h)."),
+        click.option("--state-max-age", callback=_duration, metavar="AGE",
+                     help="A state updated more recently than this belongs to a running pipeline (default 3h)."),
+        click.option("--live-owner", "live_owners", metavar="JOB", multiple=True, help="Treat this pipeline as live."),
+        click.option("--gitlab-url", metavar="URL",
+                     help="GitLab whose job statuses decide liveness (default: CI_SERVER_URL, or the profile's)."),
+        click.option("--gitlab-project", metavar="ID|PATH",
+                     help="GitLab project of the CI jobs (default: CI_PROJECT_ID, or the profile's)."),
+        click.option("--gitlab-token-file", metavar="FILE", type=click.Path(dir_okay=False),
+                     help="File holding a read_api token (default: the GITLAB_TOKEN variable)."),
+        click.option("--gitlab-states", is_flag=True,
+                     help="Read the project's GitLab-managed Terraform states as a state source."),
+        click.option("-v", "--verbose", is_flag=True,
+                     help="Debug logs (libraries' too) and kept resources in the plan."),
+    ]):
+        fn = option(fn)
+    return fn
+
+
+def _output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Options for what a run prints and writes."""
+    for option in reversed([
+        click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True,
+                     help="Plan and summary format on stdout."),
+        click.option("--report", "report_path", metavar="FILE", type=click.Path(dir_okay=False),
+                     help="Write the plan and the outcome of every action as JSON (layout: README)."),
+        click.option("--junit", "junit_path", metavar="FILE", type=click.Path(dir_okay=False),
+                     help="Write a JUnit XML report: one testcase per action, kept resources grouped by reason."),
+        click.option("--log-file", metavar="FILE", type=click.Path(dir_okay=False),
+                     help="Append every log event as a JSON line to FILE (on a terminal, the screen shows only "
+                          "progress and warnings)."),
+        click.option("--progress/--no-progress", default=None,
+                     help="Live progress display (default: on a terminal outside CI)."),
+        click.option("--detailed-exitcode", is_flag=True,
+                     help="With --dry-run: exit 2 when there is something to delete, 0 when there is not."),
+    ]):
+        fn = option(fn)
+    return fn
+
+
+@main.command(epilog=EXIT_CODES)
+@_ownership_options
+@_output_options
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (implied when CI is set).")
-@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="Plan and summary format on stdout.")
-@click.option("--report", "report_path", metavar="FILE", type=click.Path(dir_okay=False),
-              help="Write the plan and the outcome of every action as JSON.")
+@click.option("--audit-log", "audit_log_path", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Append one JSON line per mutating API call (time, project, kind, id, name, operation, method, "
+                   "status, request id, duration).")
 @click.option("--graph", "graph_export", nargs=2, metavar="FORMAT FILE", type=(click.Choice(["dot", "mermaid"]), str),
               help="Export the dependency graph (dot or mermaid).")
+@click.option("--lock-dir", metavar="DIR", type=click.Path(file_okay=False),
+              help="Where runs keep the per-project lock (default: ~/.local/state/tf-cleanup/locks); share it "
+                   "between runners that clean the same project.")
+@click.option("--lock-timeout", callback=_duration, metavar="AGE", default="10m", show_default=True,
+              help="How long to wait for another cleanup of the same project before exiting with code 7.")
+@click.option("--no-lock", is_flag=True, help="Do not take the per-project lock (only when something else, e.g. "
+                                              "a GitLab resource_group, serialises the runs).")
 @click.option("--max-parallel", type=click.IntRange(1, 256), default=16, show_default=True,
               help="Concurrent API calls in total.")
 @click.option("--timeout", type=click.FloatRange(1), default=3600, show_default=True, metavar="SECONDS",
@@ -92,25 +175,22 @@ class _Group(click.Group):
 @click.option("--journal", "journal_path", metavar="FILE", type=click.Path(dir_okay=False),
               help="Run journal (default: ~/.local/state/tf-cleanup/PROFILE.journal.jsonl); a rerun after a crash "
                    "reports what changed since.")
-@click.option("--ignore-unreadable-state", is_flag=True,
-              help="Go on when a state source cannot be read (by default nothing is deleted then).")
-@click.option("-v", "--verbose", is_flag=True, help="Debug logs and kept resources in the plan.")
-@click.version_option(__version__, prog_name="tf-cleanup")
-@click.pass_context
-def main(ctx: click.Context, /, **opts: Any) -> None:
-    """Delete leaked Kubespray CI resources from an OpenStack project, in dependency order, without conflicts.
+def clean(**opts: Any) -> None:
+    """Delete the dangling resources of one project in dependency order (the default command).
 
     \b
-    Exit codes: 0 clean, 1 some left behind, 2 nothing to do, 3 bad usage/config,
-                4 cloud unreachable or auth failed, 5 state unreadable (nothing deleted), 6 interrupted.
+    Logs: JSON lines on stderr when CI is set; on a terminal a progress display and warnings;
+    otherwise plain key=value lines. Plans and summaries go to stdout.
     """
-    if ctx.invoked_subcommand is not None:
-        return
     if not opts["profile_name"]:
         raise UsageError("--project NAME is required (e.g. --project elastx)")
     from kubespray_cleanup.runner import run_cleanup
+    from kubespray_cleanup.settings import from_options
 
-    sys.exit(int(run_cleanup(**opts)))
+    sys.exit(int(run_cleanup(from_options(opts))))
+
+
+clean.help = f"{clean.help}\n\n{CREDENTIALS}"
 
 
 @main.command()

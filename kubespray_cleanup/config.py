@@ -50,24 +50,23 @@ ELASTX_PATTERNS: dict[Kind, tuple[str, ...]] = {
     Kind.LOAD_BALANCER: (rf"^{_JOB}-api-loadbalancer$",),
 }
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_NUMBER = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+|inf|nan)([eE][-+]?\d+)?\s*$", re.IGNORECASE)
 MAX_DURATION = timedelta(days=3650)
-_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def parse_duration(text: str | int | float, what: str = "duration") -> timedelta:
-    """``90``, ``90s``, ``15m``, ``4h``, ``2d`` -> timedelta; negative or malformed -> ConfigError."""
-    if isinstance(text, bool):
-        raise ConfigError(f"{what}: {text!r} is not a duration")
-    if isinstance(text, (int, float)):
-        seconds = float(text)
-    else:
-        match = _DURATION.match(str(text))
-        if not match:
-            raise ConfigError(f"{what}: {text!r} is not a duration like 30m, 4h or 2d")
-        seconds = float(match.group(1)) * _UNITS[match.group(2)]
-    if seconds != seconds or seconds < 0:  # NaN or negative
-        raise ConfigError(f"{what}: must be a non-negative duration")
+    """``90s``, ``15m``, ``4h``, ``2d``, ``1w`` -> timedelta. A bare number is refused (is ``90`` seconds or
+    minutes?), and so are negative, malformed and absurdly long durations: ConfigError."""
+    if isinstance(text, bool) or not isinstance(text, (str, int, float)):
+        raise ConfigError(f"{what}: {text!r} is not a duration like 30m, 4h or 2d")
+    if isinstance(text, (int, float)) or _NUMBER.match(text):
+        raise ConfigError(f"{what}: {text!r} has no unit: say 90s, 30m, 2h or 2d")
+    match = _DURATION.match(text)
+    if not match:
+        raise ConfigError(f"{what}: {text!r} is not a duration like 30m, 4h or 2d")
+    seconds = float(match.group(1)) * _UNITS[match.group(2)]
     if seconds > MAX_DURATION.total_seconds():
         raise ConfigError(f"{what}: {text!r} is longer than {MAX_DURATION.days} days")
     return timedelta(seconds=seconds)

@@ -15,7 +15,10 @@ from kubespray_cleanup.errors import ExitCode
 
 def run_demo(time_scale: float = 20.0, latency: str = "realistic", output: str = "text",
              scenario: str = "demo") -> ExitCode:
+    from kubespray_cleanup.config import get_profile
+    from kubespray_cleanup.executor import ExecutorOptions
     from kubespray_cleanup.runner import run_cleanup
+    from kubespray_cleanup.settings import Settings
     from kubespray_cleanup.simulator.kubespray import write_states
     from kubespray_cleanup.simulator.server import running_simulator
 
@@ -29,13 +32,13 @@ def run_demo(time_scale: float = 20.0, latency: str = "realistic", output: str =
             _describe(sim, states, before)
         os.environ["OS_CLIENT_CONFIG_FILE"] = str(clouds)
         started = time.monotonic()
-        code = run_cleanup(
-            profile_name="elastx", cloud="elastx", config_path=None, state_paths=(str(work / "states"),),
-            tf_dirs=(), terraform_bin=None, backend_config={}, min_age=None, state_max_age=None, live_owners=(),
-            dry_run=False, yes=True, output=output, report_path=None, graph_export=None, max_parallel=16,
-            timeout=900, resource_timeout=300, poll_interval=max(0.02, 1.0 / time_scale), ignore_unreadable_state=False,
-            verbose=False, journal_path=str(work / "journal.jsonl"),
+        settings = Settings(
+            profile=get_profile("elastx"), cloud="elastx", state_paths=(str(work / "states"),), yes=True,
+            output=output, journal_path=work / "journal.jsonl", lock_dir=work / "locks", progress=False,
+            executor=ExecutorOptions(max_parallel=16, run_timeout=900, resource_timeout=300,
+                                     poll_interval=max(0.02, 1.0 / time_scale)),
         )
+        code = run_cleanup(settings)
         wall = time.monotonic() - started
         stats = sim.simulator.stats_json()
         if output == "text":

@@ -8,13 +8,14 @@ import enum
 class ExitCode(enum.IntEnum):
     """Documented process exit codes (README "Exit codes")."""
 
-    CLEAN = 0  # every dangling resource is gone
+    CLEAN = 0  # nothing dangling is left (deleted now, or there was nothing to do)
     LEFT_BEHIND = 1  # the run finished but some dangling resources remain
-    NOTHING_TO_DO = 2  # nothing dangling was found
-    USAGE = 3  # bad usage, options, config or profile
+    CHANGES = 2  # only with --detailed-exitcode: a dry run (or check) found something to clean
+    USAGE = 3  # bad usage, options, config, profile or credentials configuration
     CLOUD = 4  # cannot authenticate or reach the cloud
     STATE = 5  # a state source could not be read: nothing was deleted
     INTERRUPTED = 6  # SIGINT/SIGTERM: in-flight calls ended, report written
+    LOCKED = 7  # another cleanup of the same cloud project holds the run lock
 
 
 class CleanupError(Exception):
@@ -54,6 +55,12 @@ class GraphCycleError(CleanupError):
     """The dependency graph has a cycle; the message names its members."""
 
     exit_code = ExitCode.USAGE
+
+
+class LockHeld(CleanupError):
+    """Another run holds the cleanup lock of this cloud project and did not release it in time."""
+
+    exit_code = ExitCode.LOCKED
 
 
 class Interrupted(CleanupError):

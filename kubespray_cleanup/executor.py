@@ -20,6 +20,7 @@ from typing import Any
 import networkx as nx
 import structlog
 
+from kubespray_cleanup.audit import acting_on
 from kubespray_cleanup.clock import Clock
 from kubespray_cleanup.kinds import HANDLERS
 from kubespray_cleanup.kinds.base import AUTO_PORT_OWNERS, SERVICE_PORT_OWNERS, Index
@@ -133,15 +134,22 @@ class Executor:
         """Ask the walk to end: no new calls; in-flight ones finish; the rest is 'interrupted'."""
         self._stop.set()
 
+    def slowest_waits(self, count: int = 3) -> list[tuple[str, float]]:
+        """The longest-running waits (asynchronous deletes and busy objects), as (label, seconds): for displays."""
+        now = self.clock.monotonic()
+        since = sorted([*list(self._waiting.items()), *list(self._not_ready.items())], key=lambda kv: kv[1])
+        return [(self.resources[key].label, now - started) for key, started in since[:count]]
+
     # --- the walk -------------------------------------------------------------
     def run(self) -> RunResult:
         t0 = self.clock.monotonic()
         pending_preds = {n: set(self.graph.predecessors(n)) for n in self.graph.nodes}
         self._pending_preds = pending_preds
+        self._rank = {key: i for i, key in enumerate(self.plan.order())}  # ties start in plan order
         self._next_poll = t0
         self._pool = ThreadPoolExecutor(max_workers=max(1, self.options.max_parallel), thread_name_prefix="delete")
         try:
-            for node in sorted(n for n, preds in pending_preds.items() if not preds):
+            for node in sorted((n for n, preds in pending_preds.items() if not preds), key=self._rank.__getitem__):
                 self._submit(node)
             while len(self._finished) < self.graph.number_of_nodes():
                 now = self.clock.monotonic()
@@ -201,7 +209,7 @@ class Executor:
         self._attempts[key] = self._attempts.get(key, 0) + 1
         action = (lambda: handler.recover(self.conn, res)) if recovering else (lambda: handler.delete(self.conn, res))
         try:
-            with self._semaphores[handler.service]:
+            with self._semaphores[handler.service], acting_on(res):
                 call_with_retry(action, attempts=self.options.retry_attempts,
                                 base=self.options.retry_base, sleep=self.clock.sleep,
                                 on_retry=lambda exc, n: log.info("delete_retried", resource=res.label,
@@ -244,7 +252,7 @@ class Executor:
                              self.clock.monotonic() - self._started.get(key, self.clock.monotonic())))
         log.info("resource_" + verb, resource=res.label, seconds=round(self.result.outcomes[key].seconds, 2),
                  progress=self._progress())
-        for succ in self.graph.successors(key):
+        for succ in sorted(self.graph.successors(key), key=lambda k: self._rank.get(k, 1 << 30)):
             preds = self._pending_preds[succ]
             preds.discard(key)
             if not preds and succ not in self._finished:

@@ -89,7 +89,10 @@ class Plan:
         return self.graph.subgraph(nodes).copy()
 
     def order(self) -> list[str]:
-        return list(nx.lexicographical_topological_sort(self.action_graph()))
+        """Execution order, and the plan's numbering: topological, ties broken by kind, then name, then id,
+        so the same project gives the same numbers run after run."""
+        graph = self.action_graph()
+        return list(nx.lexicographical_topological_sort(graph, key=lambda k: _order_key(self.entries[k].resource)))
 
     def by_decision(self) -> Counter[str]:
         return Counter(e.decision for e in self.entries.values())
@@ -116,6 +119,17 @@ class Plan:
             "jobs": [self.jobs[o].to_dict() for o in sorted(self.jobs)],
             "warnings": self.warnings,
         }
+
+
+def _order_key(res: Resource) -> str:
+    return f"{_KIND_RANK.get(res.kind, 99):02d}\0{res.name}\0{res.id}"
+
+
+# Tie-break among resources that are ready at the same time: the usual teardown order of a cluster.
+_KIND_RANK = {kind: i for i, kind in enumerate((
+    Kind.LOAD_BALANCER, Kind.FLOATING_IP_ASSOCIATION, Kind.FLOATING_IP, Kind.SERVER, Kind.SNAPSHOT, Kind.VOLUME,
+    Kind.PORT, Kind.ROUTER_INTERFACE, Kind.ROUTER, Kind.SUBNET, Kind.NETWORK, Kind.SECURITY_GROUP_RULE,
+    Kind.SECURITY_GROUP, Kind.SERVER_GROUP, Kind.KEYPAIR))}
 
 
 @dataclass(frozen=True)

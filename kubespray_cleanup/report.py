@@ -65,7 +65,7 @@ def summary_text(plan: Plan, result: RunResult, conflicts: int | None = None) ->
     if kept:
         parts = [f"{n} {d}" for d, n in sorted(plan.by_decision().items()) if d not in ACTIONS]
         lines.append(f"Kept {len(kept)} ({', '.join(parts)}):")
-        reasons = Counter(_reason_class(e.reason) for e in kept)
+        reasons = Counter(reason_class(e.reason) for e in kept)
         lines += [f"  {n:>4} x {reason}" for reason, n in reasons.most_common()]
     if conflicts is not None:
         lines.append(f"409 conflicts served by the cloud: {conflicts}.")
@@ -78,7 +78,7 @@ def summary_text(plan: Plan, result: RunResult, conflicts: int | None = None) ->
     return "\n".join(lines) + "\n"
 
 
-def _reason_class(reason: str) -> str:
+def reason_class(reason: str) -> str:
     """A kept reason without the per-resource detail, so equal reasons group together."""
     if reason.startswith("blocked by "):
         return "blocked by a kept resource"

@@ -9,71 +9,100 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import structlog
 
-from kubespray_cleanup import logs
+from kubespray_cleanup import logs, report
+from kubespray_cleanup.audit import AuditLog
 from kubespray_cleanup.errors import ExitCode, Interrupted, UsageError
 from kubespray_cleanup.journal import Journal, read_previous
 from kubespray_cleanup.journal import default_path as default_journal_path
+from kubespray_cleanup.lock import RunLock
+from kubespray_cleanup.lock import default_dir as default_lock_dir
+from kubespray_cleanup.planner import ACTIONS, Plan
+from kubespray_cleanup.settings import Settings
+
+if TYPE_CHECKING:
+    from kubespray_cleanup.progress import ProgressDisplay
 
 log = structlog.get_logger("tf-cleanup")
 
 
-def run_cleanup(*, profile_name: str, cloud: str | None, config_path: str | None, state_paths: tuple[str, ...],
-                tf_dirs: tuple[str, ...], terraform_bin: str | None, backend_config: dict[str, str],
-                min_age: Any, state_max_age: Any, live_owners: tuple[str, ...], dry_run: bool, yes: bool,
-                output: str, report_path: str | None, graph_export: tuple[str, str] | None, max_parallel: int,
-                timeout: float, resource_timeout: float, poll_interval: float, ignore_unreadable_state: bool,
-                verbose: bool, journal_path: str | None = None,
-                extra_report: dict[str, Any] | None = None) -> ExitCode:
-    from kubespray_cleanup.cleanup import RunSettings, exit_code_for, gather_states, plan_run
-    from kubespray_cleanup.config import get_profile
-    from kubespray_cleanup.executor import ExecutorOptions
+def run_cleanup(settings: Settings) -> ExitCode:
+    """Plan, confirm, execute and report one cleanup; the exit code says how it ended (README "Exit codes")."""
+    from kubespray_cleanup.cleanup import gather_states, plan_run
+    from kubespray_cleanup.sources.credentials import connect, resolve
 
-    logs.configure(json_lines=bool(os.environ.get("CI")) or not sys.stderr.isatty(), verbose=verbose)
-    profile = get_profile(profile_name, config_path)
-    settings = RunSettings(
-        profile=profile,
-        cloud=cloud or os.environ.get("OS_CLOUD") or profile.cloud,
-        state_paths=list(state_paths), tf_dirs=list(tf_dirs), terraform_bin=terraform_bin,
-        backend_config=backend_config, min_age=min_age, state_max_age=state_max_age,
-        live_owners=frozenset(live_owners), ignore_unreadable_state=ignore_unreadable_state,
-        executor=ExecutorOptions(max_parallel=max_parallel, run_timeout=timeout, resource_timeout=resource_timeout,
-                                 poll_interval=poll_interval),
-    )
-    with _on_signals(_interrupt_before_deleting):
-        states, warnings = gather_states(settings)  # fails closed before the cloud is touched
-        from kubespray_cleanup.sources.inventory import connect
+    mode = logs.pick_mode()
+    logs.configure(mode, verbose=settings.verbose, log_file=settings.log_file)
+    progress = (settings.progress if settings.progress is not None else mode == logs.TTY) and settings.output == "text"
+    choice = resolve(settings.cloud, settings.profile.cloud)
+    log.info("credentials_chosen", source=choice.source, cloud=choice.cloud or "-")
+    with contextlib.ExitStack() as held:
+        with _on_signals(_interrupt_before_deleting), _display(progress) as display:
+            if display is not None:
+                display.planning()
+            states, warnings = gather_states(settings)  # fails closed before the cloud is touched
+            conn = connect(choice)
+            held.callback(conn.close)
+            if settings.use_lock and not settings.dry_run:
+                held.enter_context(_run_lock(settings, str(conn.current_project_id)))
+            plan = plan_run(conn, settings, states, warnings)
+            if display is not None:
+                display.planned(len(plan.order()), sum(1 for e in plan.entries.values() if e.decision not in ACTIONS))
+        return _act_on_plan(conn, plan, settings, progress)
 
-        conn = connect(settings.cloud)
-        plan = plan_run(conn, settings, states, warnings)
-    journal = Path(journal_path) if journal_path else default_journal_path(profile.name)
-    _explain_previous_run(journal, plan, output)
-    _render_plan(plan, output, verbose)
-    if graph_export:
-        _export_graph(plan, *graph_export)
-    code = exit_code_for(plan, None)
-    if dry_run or code == ExitCode.NOTHING_TO_DO:
-        if output == "json":
-            from kubespray_cleanup import report
 
-            click.echo(report.dumps(report.report_document(plan, None)), nl=False)
-        _write_report(report_path, plan, None, extra_report)
-        return code
-    if not (yes or os.environ.get("CI")):
+def _run_lock(settings: Settings, project_id: str) -> RunLock:
+    directory = settings.lock_dir or default_lock_dir()
+    return RunLock(directory, project_id, settings.profile.name, settings.lock_timeout.total_seconds())
+
+
+def _act_on_plan(conn: Any, plan: Plan, settings: Settings, progress: bool) -> ExitCode:
+    from kubespray_cleanup.cleanup import exit_code_for, has_actions
+
+    journal = settings.journal_path or default_journal_path(settings.profile.name)
+    _explain_previous_run(journal, plan, settings.output)
+    _render_plan(plan, settings.output, settings.verbose)
+    if settings.graph_export:
+        _export_graph(plan, *settings.graph_export)
+    if settings.dry_run or not has_actions(plan):
+        if settings.output == "json":
+            click.echo(report.dumps(report.report_document(plan, None, settings.extra_report)), nl=False)
+        _write_reports(settings, plan, None)
+        return exit_code_for(plan, None, detailed=settings.detailed_exitcode and settings.dry_run)
+    if not (settings.yes or os.environ.get("CI")):
         if not stdin_is_terminal():
             raise UsageError("refusing to delete without confirmation: pass --yes (or set CI) when stdin is "
                              "not a terminal")
         if not click.confirm(f"Delete or detach {len(plan.order())} resources?", default=False, err=True):
             click.echo("tf-cleanup: nothing changed.", err=True)
             return ExitCode.INTERRUPTED
-    result = _execute_with_signals(conn, plan, settings, journal)
-    _render_result(plan, result, output)
-    _write_report(report_path, plan, result, extra_report)
+    audit = AuditLog(settings.audit_log_path, plan.project_id) if settings.audit_log_path else None
+    try:
+        if audit is not None:
+            audit.attach(conn)
+        result = _execute_with_signals(conn, plan, settings, journal, progress)
+    finally:
+        if audit is not None:
+            audit.close()
+            log.info("audit_log_written", path=str(settings.audit_log_path), lines=audit.lines)
+    _render_result(plan, result, settings)
+    _write_reports(settings, plan, result)
     return exit_code_for(plan, result)
+
+
+@contextlib.contextmanager
+def _display(enabled: bool) -> Iterator[ProgressDisplay | None]:
+    if not enabled:
+        yield None
+        return
+    from kubespray_cleanup.progress import ProgressDisplay
+
+    with ProgressDisplay() as display:
+        yield display
 
 
 def stdin_is_terminal() -> bool:
@@ -105,21 +134,29 @@ def _interrupt_before_deleting() -> None:
     raise Interrupted("interrupted before anything was deleted")
 
 
-def _execute_with_signals(conn: Any, plan: Any, settings: Any, journal_path: Path) -> Any:
-    from kubespray_cleanup.executor import Executor
+def _execute_with_signals(conn: Any, plan: Plan, settings: Settings, journal_path: Path, progress: bool) -> Any:
+    from kubespray_cleanup.executor import Executor, Outcome
 
     journal = Journal(journal_path)
     journal.start(plan)
-    executor = Executor(conn, plan, settings.executor, on_progress=journal.record)
-    with _on_signals(executor.stop):
-        result = executor.run()
+    with _display(progress) as display:
+        def on_progress(outcome: Outcome) -> None:
+            journal.record(outcome)
+            if display is not None:
+                display.advance(outcome)
+
+        executor = Executor(conn, plan, settings.executor, on_progress=on_progress)
+        if display is not None:
+            display.deleting(executor.graph.number_of_nodes(), executor.slowest_waits)
+        with _on_signals(executor.stop):
+            result = executor.run()
     if result.interrupted:
         log.warning("run_interrupted", remaining=len(result.with_status("interrupted")))
     journal.finish(result.interrupted)
     return result
 
 
-def _explain_previous_run(path: Path, plan: Any, output: str) -> None:
+def _explain_previous_run(path: Path, plan: Plan, output: str) -> None:
     previous = read_previous(path, plan)
     if previous is None:
         return
@@ -129,31 +166,28 @@ def _explain_previous_run(path: Path, plan: Any, output: str) -> None:
         click.echo(f"Note: {previous.summary()}.")
 
 
-def _render_plan(plan: Any, output: str, verbose: bool) -> None:
-    from kubespray_cleanup import report
-
+def _render_plan(plan: Plan, output: str, verbose: bool) -> None:
     if output == "json":
-        return  # JSON goes out once, with the result, in _render_result / _write_report
+        return  # JSON goes out once, with the result, in _render_result / _act_on_plan
     click.echo(report.plan_text(plan, verbose=verbose), nl=False)
 
 
-def _render_result(plan: Any, result: Any, output: str) -> None:
-    from kubespray_cleanup import report
-
-    if output == "json":
-        click.echo(report.dumps(report.report_document(plan, result)), nl=False)
+def _render_result(plan: Plan, result: Any, settings: Settings) -> None:
+    if settings.output == "json":
+        click.echo(report.dumps(report.report_document(plan, result, settings.extra_report)), nl=False)
     else:
         click.echo("\n" + report.summary_text(plan, result), nl=False)
 
 
-def _write_report(path: str | None, plan: Any, result: Any, extra: dict[str, Any] | None) -> None:
-    from kubespray_cleanup import report
+def _write_reports(settings: Settings, plan: Plan, result: Any) -> None:
+    """The JSON report and the JUnit file, for a dry run as for a real one."""
+    if settings.report_path:
+        settings.report_path.parent.mkdir(parents=True, exist_ok=True)
+        settings.report_path.write_text(report.dumps(report.report_document(plan, result, settings.extra_report)))
+    if settings.junit_path:
+        from kubespray_cleanup import junit
 
-    if result is None and not path:
-        return
-    if path:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(report.dumps(report.report_document(plan, result, extra)))
+        junit.write(settings.junit_path, plan, result, dry_run=result is None and settings.dry_run)
 
 
 def _export_graph(plan: Any, fmt: str, path: str) -> None:

@@ -26,34 +26,34 @@ def engine_logs(path: Path) -> Iterator[None]:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as stream:
-        logs.configure(json_lines=True, stream=stream)
+        logs.configure(logs.JSON, stream=stream)
         try:
             yield
         finally:
-            logs.configure(json_lines=True, stream=open(os.devnull, "w"))  # noqa: SIM115 - lives with the process
+            logs.configure(logs.JSON, stream=open(os.devnull, "w"))  # noqa: SIM115 - lives with the process
 
 
 def settings(target: Target, **executor: Any) -> Any:
-    from kubespray_cleanup.cleanup import RunSettings
     from kubespray_cleanup.config import get_profile
     from kubespray_cleanup.executor import ExecutorOptions
+    from kubespray_cleanup.settings import Settings
 
     options = {"max_parallel": 16, "poll_interval": poll_interval(target.time_scale), "run_timeout": 3600.0,
                "resource_timeout": 600.0, **executor}
-    return RunSettings(profile=get_profile(PROFILE), cloud=target.cloud, state_paths=[str(target.states_dir)],
+    return Settings(profile=get_profile(PROFILE), cloud=target.cloud, state_paths=(str(target.states_dir),),
                        executor=ExecutorOptions(**options))
 
 
 def plan_only(target: Target) -> Any:
     """The plan a dry run shows (nothing is changed): the bench's source of the critical-path bound."""
     from kubespray_cleanup.cleanup import gather_states, plan_run
-    from kubespray_cleanup.sources.inventory import connect
+    from kubespray_cleanup.sources.credentials import CloudChoice, connect
 
     os.environ["OS_CLIENT_CONFIG_FILE"] = str(target.clouds_yaml)
     run_settings = settings(target)
     with engine_logs(target.log_path):
         states, warnings = gather_states(run_settings)
-        conn = connect(run_settings.cloud)
+        conn = connect(CloudChoice(run_settings.cloud, "bench"))
         try:
             return plan_run(conn, run_settings, states, warnings)
         finally:
@@ -63,7 +63,7 @@ def plan_only(target: Target) -> Any:
 def run(target: Target, **executor: Any) -> Attempt:
     from kubespray_cleanup.cleanup import exit_code_for, gather_states, plan_run
     from kubespray_cleanup.executor import Executor
-    from kubespray_cleanup.sources.inventory import connect
+    from kubespray_cleanup.sources.credentials import CloudChoice, connect
 
     os.environ["OS_CLIENT_CONFIG_FILE"] = str(target.clouds_yaml)
     run_settings = settings(target, **executor)
@@ -71,7 +71,7 @@ def run(target: Target, **executor: Any) -> Attempt:
     with engine_logs(target.log_path):
         states, warnings = gather_states(run_settings)
         marks.append(("read_states", time.perf_counter()))
-        conn = connect(run_settings.cloud)
+        conn = connect(CloudChoice(run_settings.cloud, "bench"))
         marks.append(("authenticate", time.perf_counter()))
         try:
             plan = plan_run(conn, run_settings, states, warnings)

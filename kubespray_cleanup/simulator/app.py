@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -137,6 +138,8 @@ class Simulator:
         self._slept.seconds = 0.0
         self._slept.locked = 0.0
         response, route = self._dispatch(request)
+        if "X-OpenStack-Request-ID" not in response.headers:  # every real API answers with one
+            response.headers["X-OpenStack-Request-ID"] = f"req-{uuid.uuid4()}"
         body = response(environ, start_response)
         self._account(request, route, response.status_code, started)
         return body

@@ -25,49 +25,6 @@ class Inventory:
     skipped_kinds: dict[Kind, str] = field(default_factory=dict)  # kind -> why it was not listed
 
 
-def connect(cloud: str) -> Any:
-    """An authenticated openstacksdk Connection, or CloudError with one line saying why not."""
-    import openstack
-    from keystoneauth1 import exceptions as ks_exc
-    from openstack import exceptions as os_exc
-    from openstack.config import exceptions as cfg_exc
-
-    try:
-        conn = openstack.connect(cloud=cloud)
-        conn.authorize()
-    except cfg_exc.OpenStackConfigException as exc:
-        raise CloudError(f"cloud {cloud!r}: {_first_line(exc)}") from None
-    except (ks_exc.ClientException, os_exc.SDKException) as exc:
-        raise CloudError(f"cloud {cloud!r}: {_auth_failure(exc)}") from None
-    _widen_connection_pool(conn)
-    return conn
-
-
-def _auth_failure(exc: BaseException) -> str:
-    """One line for a failed authentication; the cause is found in the chain openstacksdk wraps."""
-    from keystoneauth1 import exceptions as ks_exc
-
-    chain: list[BaseException] = [exc]
-    while chain[-1].__context__ is not None and len(chain) < 10:
-        chain.append(chain[-1].__context__)
-    text = " ".join(str(e) for e in chain)
-    if any(isinstance(e, ks_exc.Unauthorized) for e in chain) or "HTTP 401" in text:
-        return "authentication failed (401): check the credentials"
-    if any(isinstance(e, (ks_exc.ConnectFailure, ks_exc.DiscoveryFailure, ks_exc.ConnectionError)) for e in chain) \
-            or "Unable to establish connection" in text:
-        return "cannot reach the identity endpoint"
-    return _first_line(exc)
-
-
-def _widen_connection_pool(conn: Any, size: int = 64) -> None:
-    """Let parallel deletes reuse connections instead of opening one per call."""
-    from requests.adapters import HTTPAdapter
-
-    session = conn.session.session
-    for prefix in ("http://", "https://"):
-        session.mount(prefix, HTTPAdapter(pool_connections=16, pool_maxsize=size))
-
-
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip() or exc.__class__.__name__
     return text.splitlines()[0]

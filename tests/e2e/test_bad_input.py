@@ -53,11 +53,12 @@ def test_unknown_profile_is_a_usage_error(stage: Callable[..., Stage]) -> None:
     assert "unknown profile" in _one_line_error(result)
 
 
-def test_missing_cloud_is_a_cloud_error(stage: Callable[..., Stage]) -> None:
-    """A cloud name absent from clouds.yaml: exit 4."""
+def test_missing_cloud_is_a_configuration_error(stage: Callable[..., Stage]) -> None:
+    """A cloud name absent from clouds.yaml is a configuration mistake: exit 3, naming the cloud and the file."""
     st = stage("demo")
     result = st.run("--project", "elastx", "--cloud", "nowhere", *FAST)
-    assert result.exit_code == ExitCode.CLOUD
+    assert result.exit_code == ExitCode.USAGE
+    assert str(st.clouds) in result.output
     assert "nowhere" in _one_line_error(result)
 
 

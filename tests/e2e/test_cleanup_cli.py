@@ -76,11 +76,15 @@ def test_shared_router_is_never_sent_a_delete(stage: Callable[..., Stage]) -> No
 
 
 def test_second_run_has_nothing_to_do(stage: Callable[..., Stage]) -> None:
-    """After a clean run the same command finds nothing dangling and exits with 'nothing to do'."""
+    """After a clean run the same command finds nothing dangling, sends no write, and exits 0 (a clean project
+    keeps a CI job green)."""
     st = stage("demo")
     assert st.run("--project", "elastx", "--state", str(st.states), *FAST).exit_code == ExitCode.CLEAN
+    writes = st.requests("DELETE") + st.requests("PUT")
     again = st.run("--project", "elastx", "--state", str(st.states), *FAST)
-    assert again.exit_code == ExitCode.NOTHING_TO_DO, again.output
+    assert again.exit_code == ExitCode.CLEAN, again.output
+    assert "Nothing to delete." in again.output
+    assert st.requests("DELETE") + st.requests("PUT") == writes
 
 
 def test_report_file_lists_every_outcome(stage: Callable[..., Stage]) -> None:

@@ -10,10 +10,11 @@ from datetime import UTC, datetime
 import pytest
 
 from kubespray_cleanup import report
-from kubespray_cleanup.cleanup import RunSettings, gather_states, plan_run, purge_states
+from kubespray_cleanup.cleanup import gather_states, plan_run, purge_states
 from kubespray_cleanup.config import get_profile
 from kubespray_cleanup.errors import StateError
 from kubespray_cleanup.executor import Executor, ExecutorOptions
+from kubespray_cleanup.settings import Settings
 from kubespray_cleanup.simulator.gitlab import GitLabServer
 from kubespray_cleanup.sources.gitlab_jobs import GitLabConfig
 from tests.e2e.conftest import Stage
@@ -36,10 +37,10 @@ def upload_states(stage: Stage, gitlab: GitLabServer) -> set[str]:
     return names
 
 
-def _settings(gitlab: GitLabServer, token: str | None = API_TOKEN, **changes: object) -> RunSettings:
+def _settings(gitlab: GitLabServer, token: str | None = API_TOKEN, **changes: object) -> Settings:
     config = GitLabConfig(url=gitlab.url, project=str(PROJECT_ID), token=token, project_path=PROJECT_PATH,
                           job_token=JOB_TOKEN)
-    return RunSettings(profile=get_profile("elastx"), cloud="elastx", gitlab=config, gitlab_states=True,
+    return Settings(profile=get_profile("elastx"), cloud="elastx", gitlab=config, gitlab_states=True,
                        executor=ExecutorOptions(poll_interval=0.02), **changes)  # type: ignore[arg-type]
 
 

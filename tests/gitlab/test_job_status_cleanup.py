@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 
 from kubespray_cleanup import report
-from kubespray_cleanup.cleanup import RunSettings, gather_states, plan_run
+from kubespray_cleanup.cleanup import gather_states, plan_run
 from kubespray_cleanup.config import get_profile
 from kubespray_cleanup.executor import Executor, ExecutorOptions, RunResult
 from kubespray_cleanup.planner import Plan
+from kubespray_cleanup.settings import Settings
 from kubespray_cleanup.simulator.gitlab import GitLabServer
 from kubespray_cleanup.sources.gitlab_jobs import GitLabConfig
 from tests.e2e.conftest import Stage
@@ -39,7 +40,7 @@ class World:
         return GitLabConfig(url=self.gitlab.url, project=str(PROJECT_ID), token=token, **changes)
 
     def run(self, config: GitLabConfig | None, dry_run: bool = False) -> Run:
-        settings = RunSettings(profile=get_profile("elastx"), cloud="elastx", state_paths=[str(self.stage.states)],
+        settings = Settings(profile=get_profile("elastx"), cloud="elastx", state_paths=(str(self.stage.states),),
                                gitlab=config, executor=ExecutorOptions(poll_interval=0.02))
         states, warnings = gather_states(settings)
         conn = self.stage.sim.connect("elastx")

@@ -172,11 +172,11 @@ def _clouds(name: str, edit: Callable[[dict[str, Any]], Any] | None = None,
 
 
 CLOUDS_CASES: list[tuple[str, Callable[[Shared], Path], str]] = [
-    ("malformed-yaml", _clouds("bad-yaml", text="clouds:\n  elastx: [\n    auth: {\n"), "elastx"),
+    ("malformed-yaml", _clouds("bad-yaml", text="clouds:\n  elastx: [\n    auth: {\n"), "bad-yaml.yaml"),
     ("missing-auth-url", _clouds("no-url", lambda c: c["auth"].pop("auth_url")), "auth_url"),
     ("unknown-auth-type", _clouds("kerberos", lambda c: c.update(auth_type="kerberos-magic")), "kerberos-magic"),
-    ("not-a-mapping", _clouds("list", text="- clouds\n- elastx\n"), "elastx"),
-    ("binary-garbage", _clouds("garbage", text=GARBAGE), "elastx"),
+    ("not-a-mapping", _clouds("list", text="- clouds\n- elastx\n"), "list.yaml"),
+    ("binary-garbage", _clouds("garbage", text=GARBAGE), "garbage.yaml"),
     ("empty-file", _clouds("empty", text=""), "elastx"),
 ]
 BAD_INPUTS = len(STATE_CASES) + len(CONFIG_CASES) + len(OPTION_CASES) + len(CLOUDS_CASES)
@@ -201,12 +201,13 @@ def test_malformed_state_config_and_option_values_fail_cleanly(shared: Shared, c
 
 
 @pytest.mark.parametrize("case", CLOUDS_CASES, ids=lambda c: c[0])
-def test_malformed_clouds_yaml_is_a_cloud_error(shared: Shared, case: tuple[str, Any, str]) -> None:
-    """A clouds.yaml that is not YAML, lacks auth_url, names an unknown auth type ...: exit 4, one line."""
+def test_malformed_clouds_yaml_is_a_configuration_error(shared: Shared, case: tuple[str, Any, str]) -> None:
+    """A clouds.yaml that is not YAML, lacks auth_url, names an unknown auth type ...: exit 3 (configuration),
+    one line naming the file or the setting."""
     _, make_clouds, needle = case
     before = shared.deletes()
     result = shared.run("--state", str(shared.states), "--yes", clouds=make_clouds(shared))
-    _one_error_line(result, ExitCode.CLOUD, needle)
+    _one_error_line(result, ExitCode.USAGE, needle)
     assert shared.deletes() == before == 0
 
 
@@ -220,7 +221,7 @@ def test_utf8_bom_state_is_read_like_any_other(shared: Shared) -> None:
     (copy.parent / ".terraform.tfstate.lock.info").write_text((live.parent / ".terraform.tfstate.lock.info")
                                                                .read_text())
     result = shared.run("--state", str(copy), "--dry-run", "--output", "json")
-    assert result.exit_code in (ExitCode.CLEAN, ExitCode.NOTHING_TO_DO), result.output[-2000:]
+    assert result.exit_code == ExitCode.CLEAN, result.output[-2000:]
     assert json.loads(result.stdout)["plan"]["states"][0]["live"] is True
     actions = json.loads(result.stdout)["plan"]["actions"]
     assert not [a["name"] for a in actions if "4709" in str(a["name"])]

@@ -168,7 +168,7 @@ def _check_http_run(document: dict[str, Any]) -> None:
             result = stage.run(*args)
     finally:
         sim.stop()
-    wanted = {ExitCode.CLEAN} if expect.dangling else {ExitCode.CLEAN, ExitCode.NOTHING_TO_DO}
+    wanted = {ExitCode.CLEAN}
     assert result.exit_code in wanted, result.output[-3000:]
     assert "Traceback" not in result.output
     assert stage.conflicts() == 0
