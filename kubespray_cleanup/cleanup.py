@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import structlog
 
-from kubespray_cleanup.errors import ExitCode, StateError
+from kubespray_cleanup.errors import ExitCode, StateError, UsageError
 from kubespray_cleanup.executor import RunResult
-from kubespray_cleanup.planner import ACTIONS, Options, Plan, make_plan, now_utc
+from kubespray_cleanup.planner import ACTIONS, Options, Plan, make_plan, now_utc, owners_in_question
 from kubespray_cleanup.settings import Settings
+from kubespray_cleanup.sources.gitlab_jobs import GitLabJobs
+from kubespray_cleanup.sources.gitlab_state import GitLabStates, PurgeContext, PurgeDecision, RemoteState, decide_purge
 from kubespray_cleanup.sources.terraform_state import StateFile
 
 log = structlog.get_logger("tf-cleanup")
@@ -33,19 +38,43 @@ def gather_states(settings: Settings) -> tuple[list[StateFile], list[str]]:
             return pull_states(Path(tf_dir), settings.terraform_bin, settings.backend_config)
         sources.append((tf_dir, pull))
     for name, read in sources:
-        try:
-            states.extend(read())
-        except StateError as exc:
-            if not settings.ignore_unreadable_state:
-                raise
-            warnings.append(f"ignored unreadable {exc} (--ignore-unreadable-state)")
-            log.warning("state_ignored", source=name, reason=exc.reason)
+        _read_source(name, read, settings, states, warnings)
+    if settings.gitlab_states:
+        remote = gitlab_states(settings)
+        listed: list[RemoteState] = []
+
+        def list_remote() -> list[StateFile]:
+            listed.extend(remote.list())
+            return []
+        _read_source(remote.where, list_remote, settings, states, warnings)
+        for item in listed:
+            _read_source(remote.source_of(item.name), lambda item=item: [remote.fetch(item)],  # type: ignore[misc]
+                         settings, states, warnings)
     for state in states:
         log.debug("state_read", source=state.source, resources=len(state.entries), locked=state.locked)
     return states, warnings
 
 
-def plan_run(conn: Any, settings: Settings, states: list[StateFile], warnings: list[str]) -> Plan:
+def _read_source(name: str, read: Callable[[], list[StateFile]], settings: Settings, states: list[StateFile],
+                 warnings: list[str]) -> None:
+    try:
+        states.extend(read())
+    except StateError as exc:
+        if not settings.ignore_unreadable_state:
+            raise
+        warnings.append(f"ignored unreadable {exc} (--ignore-unreadable-state)")
+        log.warning("state_ignored", source=name, reason=exc.reason)
+
+
+def gitlab_states(settings: Settings) -> GitLabStates:
+    if settings.gitlab is None:
+        raise UsageError("GitLab-managed states need GitLab: --gitlab-url and --gitlab-project "
+                         "(or CI_SERVER_URL and CI_PROJECT_ID in a job)")
+    return GitLabStates(settings.gitlab)
+
+
+def plan_run(conn: Any, settings: Settings, states: list[StateFile], warnings: list[str],
+             jobs: GitLabJobs | None = None) -> Plan:
     from kubespray_cleanup.sources.inventory import list_inventory
 
     inventory = list_inventory(conn)
@@ -57,6 +86,14 @@ def plan_run(conn: Any, settings: Settings, states: list[StateFile], warnings: l
         state_max_age=settings.effective_state_max_age,
         live_owners=settings.live_owners,
     )
+    if settings.gitlab is not None:
+        asked = owners_in_question(inventory.resources, states, settings.profile, inventory.project_id, options)
+        lookup = (jobs or GitLabJobs(settings.gitlab)).lookup(asked)
+        options = replace(options, jobs=lookup.statuses)
+        if lookup.warning:
+            warnings.append(lookup.warning)
+        log.info("gitlab_jobs_read", owners=len(asked),
+                 **dict(sorted(Counter(j.liveness for j in lookup.statuses.values()).items())))
     plan = make_plan(inventory.resources, states, settings.profile, inventory.project_id, options, warnings)
     log.info("plan_made", resources=len(plan.entries), **{k: v for k, v in sorted(plan.by_decision().items())})
     return plan
@@ -74,3 +111,48 @@ def exit_code_for(plan: Plan, result: RunResult | None, detailed: bool = False) 
     if result.interrupted:
         return ExitCode.INTERRUPTED
     return ExitCode.CLEAN if result.clean else ExitCode.LEFT_BEHIND
+
+
+def purge_states(conn: Any, settings: Settings, plan: Plan, states: list[StateFile],
+                 result: RunResult | None) -> list[PurgeDecision]:
+    """After the cleanup: delete the GitLab-managed states whose resources are all gone (checked against a fresh
+    inventory). Without a result (dry run) only say what would be purged, counting planned deletions as gone."""
+    from kubespray_cleanup.sources.inventory import list_inventory
+
+    remote = gitlab_states(settings)
+    names = {s.source: s.source.removeprefix(remote.where + "/") for s in states
+             if s.source.startswith(remote.where + "/")}
+    if result is None:
+        remaining = {k for k, e in plan.entries.items() if e.decision not in ACTIONS}
+        unlisted: set[Any] = set()
+    else:
+        inventory = list_inventory(conn)
+        remaining = {r.key for r in inventory.resources}
+        unlisted = set(inventory.skipped_kinds)
+    ctx = PurgeContext(project_id=plan.project_id, remaining=remaining, unlisted=unlisted,
+                       owners={s.source: s.owner for s in plan.states}, jobs=plan.jobs,
+                       live_owners=set(settings.live_owners) | set(settings.profile.live_owners),
+                       now=now_utc(), state_max_age=_state_max_age(settings), force=settings.force)
+    decisions = []
+    for decision in decide_purge(states, names, ctx):
+        if decision.purge:
+            decision = replace(decision, outcome="would purge" if result is None else _purge_one(remote, decision))
+        decisions.append(decision)
+    return decisions
+
+
+def _purge_one(remote: GitLabStates, decision: PurgeDecision) -> str:
+    from kubespray_cleanup.sources.gitlab_jobs import explain_failure
+
+    try:
+        remote.delete(decision.name)
+    except Exception as exc:  # a failed purge is reported, never fatal
+        outcome = explain_failure(exc, remote.config, f"purging state {decision.name}")
+        log.warning("state_purge_failed", state=decision.name, reason=outcome)
+        return outcome
+    log.info("state_purged", state=decision.name, reason=decision.reason)
+    return "purged"
+
+
+def _state_max_age(settings: Settings) -> timedelta:
+    return settings.effective_state_max_age

@@ -15,6 +15,7 @@ profiles::
         cloud: mylab
         owner_patterns:
           network: '^lab-(?P<owner>\\d+)$'
+        gitlab: {url: https://gitlab.com, project: kargo-ci/kubernetes-sigs-kubespray, token_env: GITLAB_TOKEN}
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ class Profile:
     min_age: timedelta = timedelta(hours=2)
     state_max_age: timedelta = timedelta(hours=3)
     orphan_floating_ips: bool = True
+    gitlab: Mapping[str, str] = field(default_factory=dict)  # url, project, token_env: where job statuses come from
 
     @cached_property
     def _patterns(self) -> dict[Kind, tuple[re.Pattern[str], ...]]:
@@ -111,7 +113,8 @@ BUILTIN_PROFILES: dict[str, Profile] = {
 }
 
 _FIELDS = {"cloud", "owner_patterns", "external_networks", "shared_routers", "protected_names", "protected_ids",
-           "live_owners", "min_age", "state_max_age", "orphan_floating_ips", "extends"}
+           "live_owners", "min_age", "state_max_age", "orphan_floating_ips", "extends", "gitlab"}
+_GITLAB_FIELDS = ("url", "project", "token_env")
 
 
 def config_paths(explicit: str | None) -> list[Path]:
@@ -170,9 +173,22 @@ def _profile_from(name: str, spec: Any, known: Mapping[str, Profile], path: Path
         if not isinstance(spec["orphan_floating_ips"], bool):
             raise ConfigError(f"{where}: orphan_floating_ips must be true or false")
         changes["orphan_floating_ips"] = spec["orphan_floating_ips"]
+    if "gitlab" in spec:
+        changes["gitlab"] = _gitlab(spec["gitlab"], f"{where}: gitlab")
     if "owner_patterns" in spec:
         changes["owner_patterns"] = {**base.owner_patterns, **_patterns(spec["owner_patterns"], where)}
     return replace(base, **changes)
+
+
+def _gitlab(value: Any, where: str) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a mapping with url, project, token_env")
+    unknown = sorted(set(value) - set(_GITLAB_FIELDS))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r}")
+    if "project" in value and isinstance(value["project"], int) and not isinstance(value["project"], bool):
+        value = {**value, "project": str(value["project"])}
+    return {key: _string(value[key], f"{where}.{key}") for key in _GITLAB_FIELDS if key in value}
 
 
 def _string(value: Any, where: str) -> str:

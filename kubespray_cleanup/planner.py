@@ -3,10 +3,10 @@
 Rules, in order, for every listed resource:
 1. another project's, profile-protected, ``default`` SG, external/shared networks (and their
    subnets), shared or not-CI-made routers, Neutron/service-managed ports -> protected;
-2. owned by a live pipeline (state locked, fresh, or explicitly live; or any of the owner's
-   resources younger than ``min_age``) -> keep;
-3. CI-made (owner by name, by a dead state, or by relation) and old enough -> delete
-   (router interfaces: detach);
+2. owned by a live pipeline (its GitLab job runs; state locked, fresh, or explicitly live; or, when GitLab
+   cannot say, any of the owner's resources younger than ``min_age``) -> keep;
+3. CI-made (owner by name, by a dead state, or by relation) and old enough, or owned by a job GitLab
+   reports finished (whatever the age) -> delete (router interfaces: detach);
 4. anything else -> keep ("not CI-made").
 Then everything a kept resource depends on is kept too ("blocked by ...").
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,7 +26,10 @@ from kubespray_cleanup.graph import break_soft_cycles, build_graph
 from kubespray_cleanup.kinds.base import AUTO_PORT_OWNERS, ROUTER_INTERFACE_OWNERS, SERVICE_PORT_OWNERS, Index, Relation
 from kubespray_cleanup.kinds.floating_ip_association import FloatingIPAssociationHandler
 from kubespray_cleanup.kinds.router_interface import RouterInterfaceHandler
+from kubespray_cleanup.liveness import Options as Options  # re-exported: callers build plans with it
+from kubespray_cleanup.liveness import StateSummary, human, live_owners, owner_of_state, state_liveness
 from kubespray_cleanup.model import Kind, Resource, node_key
+from kubespray_cleanup.sources.gitlab_jobs import JobStatus
 from kubespray_cleanup.sources.terraform_state import StateEntry, StateFile
 
 DELETE, DETACH, KEEP, PROTECTED, BLOCKED = "delete", "detach", "keep", "protected", "blocked"
@@ -55,19 +58,6 @@ class Entry:
 
 
 @dataclass
-class StateSummary:
-    source: str
-    owner: str | None
-    live: bool
-    why: str
-    resources: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "owner": self.owner, "live": self.live, "why": self.why,
-                "resources": self.resources}
-
-
-@dataclass
 class Plan:
     """What a run will do; dry-run renders it, the executor walks ``graph`` restricted to actions."""
 
@@ -78,6 +68,7 @@ class Plan:
     graph: nx.DiGraph
     states: list[StateSummary] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    jobs: dict[str, JobStatus] = field(default_factory=dict)
 
     def actions(self) -> list[Entry]:
         return [self.entries[k] for k in self.order()]
@@ -114,6 +105,7 @@ class Plan:
             "edges": [{"before": a, "after": b, "reason": d.get("reason", "")}
                       for a, b, d in sorted(self.graph.edges(data=True))],
             "states": [s.to_dict() for s in self.states],
+            "jobs": [self.jobs[o].to_dict() for o in sorted(self.jobs)],
             "warnings": self.warnings,
         }
 
@@ -130,14 +122,6 @@ _KIND_RANK = {kind: i for i, kind in enumerate((
     Kind.SECURITY_GROUP, Kind.SERVER_GROUP, Kind.KEYPAIR))}
 
 
-@dataclass(frozen=True)
-class Options:
-    now: datetime
-    min_age: timedelta
-    state_max_age: timedelta
-    live_owners: frozenset[str] = frozenset()
-
-
 def make_plan(resources: Iterable[Resource], states: list[StateFile], profile: Profile, project_id: str,
               options: Options, warnings: Iterable[str] = ()) -> Plan:
     managed, nodes = _split_managed(resources)
@@ -148,20 +132,30 @@ def make_plan(resources: Iterable[Resource], states: list[StateFile], profile: P
     state_owner = _state_ownership(states, profile, idx, options)
     graph = build_graph(idx, _state_relations(states, idx))
     owners = _infer_owners(idx, graph, profile, state_owner)
-    summaries, live = _live_owners(states, state_owner, profile, idx, owners, options)
+    summaries, live = live_owners(states, state_owner, profile, idx, owners, options)
     planner = _Decider(idx, profile, project_id, options, owners, live, state_owner)
     entries = {res.key: planner.decide(res) for res in idx}
     _detach_kept_floating_ips(graph, entries, idx)
     _propagate_keep(graph, entries)
     break_soft_cycles(graph, [k for k, e in entries.items() if e.decision in ACTIONS])
     plan = Plan(project_id=project_id, profile=profile.name, created_at=options.now, entries=entries, graph=graph,
-                states=summaries, warnings=list(warnings))
+                states=summaries, warnings=list(warnings), jobs={o: j for o, j in options.jobs.items()
+                                                                 if o in set(owners.values())})
     if managed:
         plan.warnings.append(f"{managed} Neutron- or service-managed ports left to their owners")
     for state in states:
         if state.unknown_types:
             plan.warnings.append(f"state {state.source}: types not handled: {', '.join(state.unknown_types)}")
     return plan
+
+
+def owners_in_question(resources: Iterable[Resource], states: list[StateFile], profile: Profile, project_id: str,
+                       options: Options) -> set[str]:
+    """Owners whose job status can change the plan: with age and state freshness set aside, they would lose a
+    resource. Owners kept by a lock, ``--live-owner`` or protection are not asked about."""
+    probe = replace(options, min_age=timedelta(0), state_max_age=timedelta(0), jobs={})
+    plan = make_plan(list(resources), states, profile, project_id, probe)
+    return {e.owner for e in plan.entries.values() if e.owner and e.decision in ACTIONS}
 
 
 def _split_managed(resources: Iterable[Resource]) -> tuple[int, list[Resource]]:
@@ -184,8 +178,8 @@ def _state_ownership(states: list[StateFile], profile: Profile, idx: Index,
     Where several states hold one object, a live state wins: what a running pipeline holds is kept.
     """
     result: dict[str, tuple[StateFile, str | None]] = {}
-    for state in sorted(states, key=lambda s: bool(_state_liveness(s, options))):
-        owner = _owner_of_state(state, profile)
+    for state in sorted(states, key=lambda s: bool(state_liveness(s, options, owner_of_state(s, profile)))):
+        owner = owner_of_state(state, profile)
         for entry in state.entries:
             if entry.kind is not None and entry.id and node_key(entry.kind, entry.id) in idx.by_key:
                 result[node_key(entry.kind, entry.id)] = (state, owner)
@@ -259,57 +253,6 @@ def _owner_by_relation(res: Resource, idx: Index, graph: nx.DiGraph, owners: dic
     return found.pop() if len(found) == 1 else None
 
 
-def _live_owners(states: list[StateFile], state_owner: dict[str, tuple[StateFile, str | None]], profile: Profile,
-                 idx: Index, owners: dict[str, str], options: Options) -> tuple[list[StateSummary], dict[str, str]]:
-    """Owner -> why it counts as live; plus a summary line per state."""
-    live: dict[str, str] = {o: "explicitly live" for o in set(profile.live_owners) | set(options.live_owners)}
-    summaries = []
-    held = Counter(state.source for state, _ in state_owner.values())
-    for state in states:
-        owner = _owner_of_state(state, profile)
-        why = _state_liveness(state, options)
-        summaries.append(StateSummary(state.source, owner, bool(why), why or "stale", held[state.source]))
-        if why and owner:
-            live.setdefault(owner, f"live pipeline {owner}: state {state.source} {why}")
-    newest: dict[str, datetime] = {}
-    for key, owner in owners.items():
-        created = idx.by_key[key].created_at
-        if created and (owner not in newest or created > newest[owner]):
-            newest[owner] = created
-    for owner, created in newest.items():
-        if options.now - created < options.min_age:
-            age = _human(options.now - created)
-            live.setdefault(owner, f"pipeline {owner} may still run: newest resource is {age} old "
-                                   f"(min-age {_human(options.min_age)})")
-    return summaries, live
-
-
-def _owner_of_state(state: StateFile, profile: Profile) -> str | None:
-    """The pipeline most of the state's resource names belong to."""
-    votes = Counter(o for e in state.entries if e.kind is not None
-                    for o in [profile.owner_of_name(e.kind, e.name)] if o)
-    return votes.most_common(1)[0][0] if votes else None
-
-
-def _state_liveness(state: StateFile, options: Options) -> str:
-    if state.locked:
-        return "is locked"
-    if state.modified_at is not None and options.now - state.modified_at < options.state_max_age:
-        return f"was updated {_human(options.now - state.modified_at)} ago"
-    return ""
-
-
-def _human(delta: timedelta) -> str:
-    seconds = int(max(0, delta.total_seconds()))
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 7200:
-        return f"{seconds // 60}m"
-    if seconds < 172800:
-        return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
-    return f"{seconds // 86400}d"
-
-
 class _Decider:
     def __init__(self, idx: Index, profile: Profile, project_id: str, options: Options, owners: dict[str, str],
                  live: dict[str, str], state_owner: dict[str, tuple[StateFile, str | None]]) -> None:
@@ -324,8 +267,8 @@ class _Decider:
         if protection:
             return Entry(res, PROTECTED, protection, owner, found_by)
         if res.key in self.state_owner:
-            state = self.state_owner[res.key][0]
-            liveness = _state_liveness(state, self.options)
+            state, state_owner = self.state_owner[res.key]
+            liveness = state_liveness(state, self.options, state_owner)
             if liveness:  # by id, whatever its name says: a running pipeline holds it
                 return Entry(res, KEEP, f"in live state {state.source} ({liveness})", owner, found_by)
         if owner and owner in self.live:
@@ -337,13 +280,16 @@ class _Decider:
         return Entry(res, KEEP, "not CI-made (no owner by name, state or relation)", None, found_by)
 
     def _candidate(self, res: Resource, owner: str | None, found_by: str) -> Entry:
-        if res.created_at is not None and self.options.now - res.created_at < self.options.min_age:
-            return Entry(res, KEEP, f"younger than min-age ({_human(self.options.now - res.created_at)})", owner,
+        finished = self.options.finished(owner)
+        if res.created_at is not None and self.options.now - res.created_at < self.options.min_age and not finished:
+            return Entry(res, KEEP, f"younger than min-age ({human(self.options.now - res.created_at)})", owner,
                          found_by)
         action = DETACH if res.kind is Kind.ROUTER_INTERFACE else DELETE
         what = {"state": "in a dead state", "name": "leaked", "relation": "leaked",
                 "orphan": "orphan floating IP: unassociated, in no state"}.get(found_by.split(" ")[0], "leaked")
         reason = f"{what} (pipeline {owner})" if owner else what
+        if finished and owner:
+            reason = f"{what} (pipeline {owner}, job {self.options.jobs[owner].status} in GitLab)"
         return Entry(res, action, reason, owner, found_by)
 
     def _found_by(self, res: Resource, owner: str | None) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 
 from kubespray_cleanup.executor import RunResult
 from kubespray_cleanup.planner import ACTIONS, BLOCKED, Plan
+from kubespray_cleanup.sources.gitlab_state import PurgeDecision
 
 _MARK = {"delete": "-", "detach": "~", "keep": "=", "protected": "#", "blocked": "!"}
 
@@ -28,6 +29,9 @@ def plan_text(plan: Plan, verbose: bool = False) -> str:
         if not shown:
             continue
         title = f"pipeline {owner}" if owner != "-" else "no owner"
+        job = plan.jobs.get(owner)
+        if job is not None:
+            title += f" ({job.describe()}{', ' + job.web_url if job.web_url else ''})"
         lines.append(f"\n  {title}:")
         shown.sort(key=lambda e: (order.get(e.resource.key, 10**9), e.resource.key))
         for entry in shown:
@@ -38,6 +42,19 @@ def plan_text(plan: Plan, verbose: bool = False) -> str:
         lines.append(f"  warning: {warning}")
     if not any(e.decision in ACTIONS for e in plan.entries.values()):
         lines.append("\n  Nothing to delete.")
+    return "\n".join(lines) + "\n"
+
+
+def purge_text(decisions: list[PurgeDecision]) -> str:
+    """One line per GitLab-managed state: purged (or would be), or kept and why."""
+    if not decisions:
+        return ""
+    lines = ["GitLab-managed states:"]
+    for decision in decisions:
+        if decision.purge:
+            lines.append(f"  {decision.outcome or 'purge'}: {decision.name} ({decision.reason})")
+        else:
+            lines.append(f"  kept: {decision.name} ({decision.reason})")
     return "\n".join(lines) + "\n"
 
 
@@ -68,10 +85,13 @@ def reason_class(reason: str) -> str:
     return reason.split(" (")[0]
 
 
-def report_document(plan: Plan, result: RunResult | None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def report_document(plan: Plan, result: RunResult | None, extra: dict[str, Any] | None = None,
+                    purges: list[PurgeDecision] | None = None) -> dict[str, Any]:
     doc: dict[str, Any] = {"plan": plan.to_dict()}
     if result is not None:
         doc["result"] = result.to_dict()
+    if purges is not None:
+        doc["purge"] = [d.to_dict() for d in purges]
     doc.update(extra or {})
     return doc
 

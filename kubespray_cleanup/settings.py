@@ -10,6 +10,7 @@ from typing import Any
 
 from kubespray_cleanup.config import Profile, get_profile
 from kubespray_cleanup.executor import ExecutorOptions
+from kubespray_cleanup.sources.gitlab_jobs import GitLabConfig, gitlab_config
 
 DEFAULT_LOCK_TIMEOUT = timedelta(minutes=10)
 
@@ -30,6 +31,10 @@ class Settings:
     min_age: timedelta | None = None  # None = the profile's
     state_max_age: timedelta | None = None
     live_owners: frozenset[str] = frozenset()
+    gitlab: GitLabConfig | None = None  # job status as liveness; None: age decides
+    gitlab_states: bool = False  # read the project's GitLab-managed Terraform states
+    purge: bool = False  # after the cleanup, delete GitLab-managed states whose resources are all gone
+    force: bool = False  # --purge also states whose cloud project this run cannot check
     # what to do and how to show it
     dry_run: bool = False
     yes: bool = False
@@ -78,6 +83,11 @@ def from_options(opts: dict[str, Any]) -> Settings:
         min_age=opts.get("min_age"),
         state_max_age=opts.get("state_max_age"),
         live_owners=frozenset(opts.get("live_owners") or ()),
+        gitlab=gitlab_config(url=opts.get("gitlab_url"), project=opts.get("gitlab_project"),
+                             token_file=opts.get("gitlab_token_file"), profile=profile.gitlab),
+        gitlab_states=bool(opts.get("gitlab_states") or opts.get("purge")),
+        purge=bool(opts.get("purge")),
+        force=bool(opts.get("force")),
         dry_run=bool(opts.get("dry_run")),
         yes=bool(opts.get("yes")),
         detailed_exitcode=bool(opts.get("detailed_exitcode")),

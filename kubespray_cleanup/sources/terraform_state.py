@@ -83,6 +83,7 @@ class StateFile:
     locked: bool
     entries: tuple[StateEntry, ...]
     unknown_types: tuple[str, ...]
+    owner_hint: str | None = None  # the owner a state's name gives (GitLab-managed states are named after the job)
 
     def ids(self) -> set[tuple[Kind, str]]:
         """Every OpenStack object this state owns, as ``(kind, id)``."""

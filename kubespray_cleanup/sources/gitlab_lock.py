@@ -1,0 +1,94 @@
+"""A run lock held in GitLab: the Terraform state lock of ``tf-cleanup-lock-<cloud project id>``.
+
+Two cleanup jobs on different runners (or a scheduled sweep and a manual run) then exclude each other as
+Terraform runs do: POST .../lock with Terraform's lock-info JSON, 409 = held (its body names the holder),
+DELETE .../lock to release.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import socket
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from kubespray_cleanup import __version__
+from kubespray_cleanup.errors import CleanupError, ExitCode
+from kubespray_cleanup.sources.gitlab_jobs import GitLabConfig, explain_failure
+from kubespray_cleanup.sources.gitlab_state import LOCK_STATE_PREFIX, GitLabStates
+
+log = structlog.get_logger("tf-cleanup")
+
+
+class GitLabLockHeld(CleanupError):
+    """Another run holds the GitLab state lock for this cloud project."""
+
+    exit_code = ExitCode.USAGE
+
+
+class GitLabRunLock:
+    """``acquire()`` / ``release()`` (or ``with``): one cleanup at a time per cloud project, across runners."""
+
+    def __init__(self, config: GitLabConfig, cloud_project_id: str, operation: str = "tf-cleanup") -> None:
+        self.states = GitLabStates(config)
+        self.name = f"{LOCK_STATE_PREFIX}{cloud_project_id}"
+        self.info = {"ID": str(uuid.uuid4()), "Operation": operation, "Info": f"tf-cleanup {__version__}",
+                     "Who": f"{_user()}@{socket.gethostname()}", "Version": __version__,
+                     "Created": datetime.now(UTC).isoformat(), "Path": self.name}
+        self.held = False
+
+    def acquire(self) -> None:
+        import gitlab
+
+        path = f"{self.states.state_path(self.name)}/lock"
+        try:
+            self.states.rest().http_post(path, post_data=self.info, max_retries=self.states.config.max_retries)
+        except gitlab.GitlabHttpError as exc:
+            if exc.response_code in (409, 423):
+                raise GitLabLockHeld(f"another cleanup holds the GitLab lock {self.name} "
+                                     f"({_holder(exc.response_body)})") from None
+            raise GitLabLockHeld(explain_failure(exc, self.states.config, f"taking the lock {self.name}")) from None
+        except Exception as exc:  # unreachable GitLab: no lock, so no run
+            raise GitLabLockHeld(explain_failure(exc, self.states.config, f"taking the lock {self.name}")) from None
+        self.held = True
+        log.info("run_lock_taken", lock=f"gitlab:{self.name}", id=self.info["ID"])
+
+    def release(self) -> None:
+        if not self.held:
+            return
+        path = f"{self.states.state_path(self.name)}/lock"
+        try:
+            self.states.rest().http_delete(path, query_data={"ID": self.info["ID"]},
+                                           max_retries=self.states.config.max_retries)
+        except Exception as exc:  # a lock left behind is reported; the run's outcome stands
+            log.warning("run_lock_not_released", lock=f"gitlab:{self.name}",
+                        reason=explain_failure(exc, self.states.config, "releasing the lock"))
+            return
+        self.held = False
+        log.info("run_lock_released", lock=f"gitlab:{self.name}")
+
+    def __enter__(self) -> GitLabRunLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.release()
+
+
+def _holder(body: Any) -> str:
+    try:
+        info = json.loads(body)
+        return f"held by {info.get('Who', '?')} since {info.get('Created', '?')}, {info.get('Operation', '?')}"
+    except (TypeError, ValueError, AttributeError):
+        return "holder unknown"
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
