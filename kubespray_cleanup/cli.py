@@ -44,8 +44,8 @@ class _Group(click.Group):
     click's usage errors get our exit code instead of click's 2."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or (args[0] not in self.commands and args[0] not in ("-h", "--help", "--version")):
-            args = ["clean", *args]
+        if not args or (args[0].startswith("-") and args[0] not in ("-h", "--help", "--version")):
+            args = ["clean", *args]  # options first: the default command; an unknown word stays an error
         return super().parse_args(ctx, args)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
