@@ -59,7 +59,7 @@ def _search(stem: str) -> list[str]:
     had when first imported)."""
     from openstack.config import loader
 
-    dirs = [os.getcwd(), *loader.CONFIG_SEARCH_PATH[1:]]
+    dirs = list(dict.fromkeys([os.getcwd(), *loader.CONFIG_SEARCH_PATH[1:]]))  # the same dir twice on Linux
     return [os.path.join(d, stem + suffix) for d in dirs for suffix in (*loader.YAML_SUFFIXES, *loader.JSON_SUFFIXES)]
 
 
