@@ -116,13 +116,13 @@ def exit_code_for(plan: Plan, result: RunResult | None, detailed: bool = False) 
 def purge_states(conn: Any, settings: Settings, plan: Plan, states: list[StateFile],
                  result: RunResult | None) -> list[PurgeDecision]:
     """After the cleanup: delete the GitLab-managed states whose resources are all gone (checked against a fresh
-    inventory). Without a result (dry run) only say what would be purged, counting planned deletions as gone."""
+    inventory). A dry run only says what would be purged, counting planned deletions as gone."""
     from kubespray_cleanup.sources.inventory import list_inventory
 
     remote = gitlab_states(settings)
     names = {s.source: s.source.removeprefix(remote.where + "/") for s in states
              if s.source.startswith(remote.where + "/")}
-    if result is None:
+    if settings.dry_run:
         remaining = {k for k, e in plan.entries.items() if e.decision not in ACTIONS}
         unlisted: set[Any] = set()
     else:
@@ -136,7 +136,30 @@ def purge_states(conn: Any, settings: Settings, plan: Plan, states: list[StateFi
     decisions = []
     for decision in decide_purge(states, names, ctx):
         if decision.purge:
-            decision = replace(decision, outcome="would purge" if result is None else _purge_one(remote, decision))
+            decision = replace(decision, outcome="would purge" if settings.dry_run else _purge_one(remote, decision))
+        decisions.append(decision)
+    return decisions
+
+
+def purge_without_cloud(settings: Settings, states: list[StateFile], why: str) -> list[PurgeDecision]:
+    """``--purge --force`` when the cloud project or its credentials are gone: nothing can be checked there, so
+    each unlocked state of a job that is not running is purged, and each decision says so."""
+    from kubespray_cleanup.liveness import owner_of_state
+    from kubespray_cleanup.sources.gitlab_jobs import GitLabJobs
+
+    remote = gitlab_states(settings)
+    names = {s.source: s.source.removeprefix(remote.where + "/") for s in states
+             if s.source.startswith(remote.where + "/")}
+    owners = {s.source: owner_of_state(s, settings.profile) for s in states}
+    assert settings.gitlab is not None  # gitlab_states() checked it
+    lookup = GitLabJobs(settings.gitlab).lookup({o for o in owners.values() if o})
+    ctx = PurgeContext(project_id="", remaining=(), unlisted=(), owners=owners, jobs=lookup.statuses,
+                       live_owners=set(settings.live_owners) | set(settings.profile.live_owners), now=now_utc(),
+                       state_max_age=_state_max_age(settings), force=settings.force, cloud_unreachable=why)
+    decisions = []
+    for decision in decide_purge(states, names, ctx):
+        if decision.purge:
+            decision = replace(decision, outcome="would purge" if settings.dry_run else _purge_one(remote, decision))
         decisions.append(decision)
     return decisions
 

@@ -162,6 +162,11 @@ def _output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                    "between runners that clean the same project.")
 @click.option("--lock-timeout", callback=_duration, metavar="AGE", default="10m", show_default=True,
               help="How long to wait for another cleanup of the same project before exiting with code 7.")
+@click.option("--purge", is_flag=True, help="After the cleanup, delete the GitLab-managed states whose resources are "
+                                            "all gone (never a locked one, never a live job's); implies "
+                                            "--gitlab-states.")
+@click.option("--force", is_flag=True, help="With --purge: also purge states whose cloud project cannot be checked "
+                                            "(another project, or credentials that no longer work), saying so.")
 @click.option("--no-lock", is_flag=True, help="Do not take the per-project lock (only when something else, e.g. "
                                               "a GitLab resource_group, serialises the runs).")
 @click.option("--max-parallel", type=click.IntRange(1, 256), default=16, show_default=True,
@@ -198,11 +203,12 @@ clean.help = f"{clean.help}\n\n{CREDENTIALS}"
               help="How much faster than real time the simulated cloud works.")
 @click.option("--latency", default="realistic", show_default=True, help="Latency profile of the simulator.")
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def demo(time_scale: float, latency: str, output: str) -> None:
+@click.option("--gitlab", is_flag=True, help="A simulated GitLab beside the cloud: job status decides what is live.")
+def demo(time_scale: float, latency: str, output: str, gitlab: bool) -> None:
     """Run the real cleanup against the bundled simulator with a Kubespray CI scenario."""
     from kubespray_cleanup.demo import run_demo
 
-    sys.exit(int(run_demo(time_scale=time_scale, latency=latency, output=output)))
+    sys.exit(int(run_demo(time_scale=time_scale, latency=latency, output=output, gitlab=gitlab)))
 
 
 @main.group()
@@ -229,3 +235,19 @@ def serve(**opts: Any) -> None:
     from kubespray_cleanup.simulator.cli import serve as serve_simulator
 
     serve_simulator(**opts)
+
+
+@simulator.command("serve-gitlab")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8788, show_default=True, help="0 picks a free port.")
+@click.option("--scenario", default="gitlab", show_default=True, metavar="NAME|PATH",
+              help="Scenario whose gitlab_jobs: statuses (and states) seed the GitLab.")
+@click.option("--project-id", type=click.IntRange(1), default=42, show_default=True)
+@click.option("--project-path", default="kargo-ci/kubernetes-sigs-kubespray", show_default=True)
+@click.option("--with-states", is_flag=True, help="Also serve the scenario's Terraform states as GitLab-managed "
+                                                  "states named after their job.")
+def serve_gitlab(**opts: Any) -> None:
+    """Serve a simulated GitLab (Jobs API, Terraform state API, GraphQL terraformStates) until SIGTERM/SIGINT."""
+    from kubespray_cleanup.simulator.cli import serve_gitlab as serve
+
+    serve(**opts)

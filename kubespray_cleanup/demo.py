@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,9 @@ from kubespray_cleanup.errors import ExitCode
 
 
 def run_demo(time_scale: float = 20.0, latency: str = "realistic", output: str = "text",
-             scenario: str = "demo") -> ExitCode:
+             scenario: str | None = None, gitlab: bool = False) -> ExitCode:
+    """The cleanup against the simulator; with ``gitlab`` a simulated GitLab beside it decides liveness by job
+    status (scenario ``gitlab``: a job cancelled minutes ago is cleaned at once, one running for hours kept)."""
     from kubespray_cleanup.config import get_profile
     from kubespray_cleanup.executor import ExecutorOptions
     from kubespray_cleanup.runner import run_cleanup
@@ -22,19 +26,25 @@ def run_demo(time_scale: float = 20.0, latency: str = "realistic", output: str =
     from kubespray_cleanup.simulator.scenarios.kubespray import write_states
     from kubespray_cleanup.simulator.server import running_simulator
 
+    scenario = scenario or ("gitlab" if gitlab else "demo")
     with tempfile.TemporaryDirectory(prefix="tf-cleanup-demo-") as tmp, \
-            running_simulator(scenario, latency=latency, time_scale=time_scale) as sim:
+            running_simulator(scenario, latency=latency, time_scale=time_scale) as sim, \
+            _gitlab_beside(sim.scenario if gitlab else None) as gitlab_config:
         work = Path(tmp)
         clouds = sim.write_clouds_yaml(work / "clouds.yaml")
         states = write_states(sim.scenario, work / "states")
         before = sim.store.snapshot()
         if output == "text":
             _describe(sim, states, before)
+            if gitlab_config is not None:
+                jobs = ", ".join(f"{j} {st}" for j, st in sorted(sim.scenario.gitlab_jobs.items()))
+                click.echo(f"  simulated GitLab at {gitlab_config.url}: jobs {jobs}\n")
         os.environ["OS_CLIENT_CONFIG_FILE"] = str(clouds)
         started = time.monotonic()
         settings = Settings(
             profile=get_profile("elastx"), cloud="elastx", state_paths=(str(work / "states"),), yes=True,
             output=output, journal_path=work / "journal.jsonl", lock_dir=work / "locks", progress=False,
+            gitlab=gitlab_config,
             executor=ExecutorOptions(max_parallel=16, run_timeout=900, resource_timeout=300,
                                      poll_interval=max(0.02, 1.0 / time_scale)),
         )
@@ -43,7 +53,36 @@ def run_demo(time_scale: float = 20.0, latency: str = "realistic", output: str =
         stats = sim.simulator.stats_json()
         if output == "text":
             _verdict(sim, before, stats, wall)
+            if gitlab_config is not None:
+                _gitlab_verdict(sim, before)
         return code
+
+
+@contextlib.contextmanager
+def _gitlab_beside(scenario: Any) -> Iterator[Any]:
+    """A simulated GitLab seeded with the scenario's job statuses, and the config a CI job would build for it."""
+    if scenario is None:
+        yield None
+        return
+    from kubespray_cleanup.simulator.cli import DEMO_TOKEN, gitlab_seed
+    from kubespray_cleanup.simulator.gitlab import start_gitlab
+    from kubespray_cleanup.sources.gitlab_jobs import GitLabConfig
+
+    server = start_gitlab(project_id=42, **gitlab_seed(scenario, with_states=False))
+    try:
+        yield GitLabConfig(url=server.url, project="42", token=DEMO_TOKEN)
+    finally:
+        server.stop()
+
+
+def _gitlab_verdict(sim: Any, before: dict[str, list[dict[str, Any]]]) -> None:
+    names = {str(r.get("name")) for rows in sim.store.snapshot().values() for r in rows}
+    was = {str(r.get("name")) for rows in before.values() for r in rows}
+    for job, status in sorted(sim.scenario.gitlab_jobs.items()):
+        mine = {n for n in was if n.startswith(f"{job}-") or n in (f"ci-{job}", f"kubernetes-{job}")}
+        left = mine & names
+        fate = "untouched" if left == mine else ("gone" if not left else f"{len(left)} of {len(mine)} left")
+        click.echo(f"Job {job} ({status} in GitLab): {fate}.")
 
 
 def _describe(sim: Any, states: list[Path], before: dict[str, list[dict[str, Any]]]) -> None:

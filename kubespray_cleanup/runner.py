@@ -16,7 +16,7 @@ import structlog
 
 from kubespray_cleanup import logs, report
 from kubespray_cleanup.audit import AuditLog
-from kubespray_cleanup.errors import ExitCode, Interrupted, UsageError
+from kubespray_cleanup.errors import CloudError, ConfigError, ExitCode, Interrupted, UsageError
 from kubespray_cleanup.journal import Journal, read_previous
 from kubespray_cleanup.journal import default_path as default_journal_path
 from kubespray_cleanup.lock import RunLock
@@ -38,29 +38,84 @@ def run_cleanup(settings: Settings) -> ExitCode:
     mode = logs.pick_mode()
     logs.configure(mode, verbose=settings.verbose, log_file=settings.log_file)
     progress = (settings.progress if settings.progress is not None else mode == logs.TTY) and settings.output == "text"
-    choice = resolve(settings.cloud, settings.profile.cloud)
-    log.info("credentials_chosen", source=choice.source, cloud=choice.cloud or "-")
     with contextlib.ExitStack() as held:
         with _on_signals(_interrupt_before_deleting), _display(progress) as display:
             if display is not None:
                 display.planning()
             states, warnings = gather_states(settings)  # fails closed before the cloud is touched
-            conn = connect(choice)
+            try:
+                choice = resolve(settings.cloud, settings.profile.cloud)
+                log.info("credentials_chosen", source=choice.source, cloud=choice.cloud or "-")
+                conn = connect(choice)
+            except (CloudError, ConfigError) as exc:
+                if not (settings.purge and settings.force):
+                    raise
+                return _purge_only(settings, states, exc)
             held.callback(conn.close)
             if settings.use_lock and not settings.dry_run:
                 held.enter_context(_run_lock(settings, str(conn.current_project_id)))
             plan = plan_run(conn, settings, states, warnings)
             if display is not None:
                 display.planned(len(plan.order()), sum(1 for e in plan.entries.values() if e.decision not in ACTIONS))
-        return _act_on_plan(conn, plan, settings, progress)
+        return _act_on_plan(conn, plan, settings, progress, states)
 
 
-def _run_lock(settings: Settings, project_id: str) -> RunLock:
-    directory = settings.lock_dir or default_lock_dir()
-    return RunLock(directory, project_id, settings.profile.name, settings.lock_timeout.total_seconds())
+@contextlib.contextmanager
+def _run_lock(settings: Settings, project_id: str) -> Iterator[None]:
+    """The project's run lock: GitLab's state lock when GitLab is configured (runners on different machines
+    exclude each other), else, or when GitLab cannot lock, the file lock in --lock-dir."""
+    timeout = settings.lock_timeout.total_seconds()
+    if settings.gitlab is not None:
+        from kubespray_cleanup.sources.gitlab_lock import GitLabLockUnavailable, GitLabRunLock
+
+        remote = GitLabRunLock(settings.gitlab, project_id, timeout=timeout)
+        try:
+            remote.acquire()
+        except GitLabLockUnavailable as exc:
+            log.warning("gitlab_lock_unavailable", reason=str(exc), fallback="file lock")
+        else:
+            try:
+                yield
+            finally:
+                remote.release()
+            return
+    with RunLock(settings.lock_dir or default_lock_dir(), project_id, settings.profile.name, timeout):
+        yield
 
 
-def _act_on_plan(conn: Any, plan: Plan, settings: Settings, progress: bool) -> ExitCode:
+def _purge_only(settings: Settings, states: list[Any], error: Exception) -> ExitCode:
+    """``--purge --force`` with the cloud gone: purge what GitLab alone can decide, say so, exit as unreachable."""
+    from kubespray_cleanup.cleanup import purge_without_cloud
+
+    log.warning("cloud_unreachable_purging_anyway", reason=str(error))
+    decisions = purge_without_cloud(settings, states, str(error))
+    if settings.output == "json":
+        click.echo(report.dumps({"error": str(error), "purge": [d.to_dict() for d in decisions]}), nl=False)
+    else:
+        click.echo(f"The cloud cannot be used ({error}); nothing was deleted from it.")
+        click.echo(report.purge_text(decisions), nl=False)
+    if settings.report_path:
+        settings.report_path.parent.mkdir(parents=True, exist_ok=True)
+        settings.report_path.write_text(report.dumps({"error": str(error),
+                                                      "purge": [d.to_dict() for d in decisions]}))
+    return ExitCode.CLOUD if isinstance(error, CloudError) else ExitCode.USAGE
+
+
+def _purge(conn: Any, plan: Plan, settings: Settings, states: list[Any], result: Any) -> list[Any] | None:
+    """After the run (or instead of it, in a dry run): the GitLab-managed states whose resources are all gone."""
+    if not settings.purge:
+        return None
+    from kubespray_cleanup.cleanup import purge_states
+
+    return purge_states(conn, settings, plan, states, result)
+
+
+def _render_purges(purges: list[Any] | None, settings: Settings) -> None:
+    if purges and settings.output == "text":
+        click.echo("\n" + report.purge_text(purges), nl=False)
+
+
+def _act_on_plan(conn: Any, plan: Plan, settings: Settings, progress: bool, states: list[Any]) -> ExitCode:
     from kubespray_cleanup.cleanup import exit_code_for, has_actions
 
     journal = settings.journal_path or default_journal_path(settings.profile.name)
@@ -69,9 +124,11 @@ def _act_on_plan(conn: Any, plan: Plan, settings: Settings, progress: bool) -> E
     if settings.graph_export:
         _export_graph(plan, *settings.graph_export)
     if settings.dry_run or not has_actions(plan):
+        purges = _purge(conn, plan, settings, states, None)
         if settings.output == "json":
-            click.echo(report.dumps(report.report_document(plan, None, settings.extra_report)), nl=False)
-        _write_reports(settings, plan, None)
+            click.echo(report.dumps(report.report_document(plan, None, settings.extra_report, purges)), nl=False)
+        _render_purges(purges, settings)
+        _write_reports(settings, plan, None, purges)
         return exit_code_for(plan, None, detailed=settings.detailed_exitcode and settings.dry_run)
     if not (settings.yes or os.environ.get("CI")):
         if not stdin_is_terminal():
@@ -89,8 +146,10 @@ def _act_on_plan(conn: Any, plan: Plan, settings: Settings, progress: bool) -> E
         if audit is not None:
             audit.close()
             log.info("audit_log_written", path=str(settings.audit_log_path), lines=audit.lines)
-    _render_result(plan, result, settings)
-    _write_reports(settings, plan, result)
+    purges = _purge(conn, plan, settings, states, result)
+    _render_result(plan, result, settings, purges)
+    _render_purges(purges, settings)
+    _write_reports(settings, plan, result, purges)
     return exit_code_for(plan, result)
 
 
@@ -172,18 +231,19 @@ def _render_plan(plan: Plan, output: str, verbose: bool) -> None:
     click.echo(report.plan_text(plan, verbose=verbose), nl=False)
 
 
-def _render_result(plan: Plan, result: Any, settings: Settings) -> None:
+def _render_result(plan: Plan, result: Any, settings: Settings, purges: list[Any] | None) -> None:
     if settings.output == "json":
-        click.echo(report.dumps(report.report_document(plan, result, settings.extra_report)), nl=False)
+        click.echo(report.dumps(report.report_document(plan, result, settings.extra_report, purges)), nl=False)
     else:
         click.echo("\n" + report.summary_text(plan, result), nl=False)
 
 
-def _write_reports(settings: Settings, plan: Plan, result: Any) -> None:
+def _write_reports(settings: Settings, plan: Plan, result: Any, purges: list[Any] | None = None) -> None:
     """The JSON report and the JUnit file, for a dry run as for a real one."""
     if settings.report_path:
         settings.report_path.parent.mkdir(parents=True, exist_ok=True)
-        settings.report_path.write_text(report.dumps(report.report_document(plan, result, settings.extra_report)))
+        settings.report_path.write_text(report.dumps(report.report_document(plan, result, settings.extra_report,
+                                                                            purges)))
     if settings.junit_path:
         from kubespray_cleanup import junit
 

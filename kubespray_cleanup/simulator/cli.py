@@ -58,3 +58,53 @@ def serve(host: str, port: int, scenario: str, latency: str, time_scale: float, 
     if log_file is not None:
         log_file.close()
     click.echo("simulator: stopped", err=True)
+
+
+DEMO_TOKEN = "glpat-simulator-read-api"  # accepted by the simulated GitLab only; printed for local use
+
+
+def gitlab_seed(scenario: Any, with_states: bool) -> dict[str, Any]:
+    """Plain seed data for the simulated GitLab from a loaded scenario: its ``gitlab_jobs:`` statuses (running
+    jobs as old as their cluster), and optionally its Terraform states as GitLab-managed states named after the
+    job id (live pipelines' states locked)."""
+    import json
+    import time
+
+    jobs = []
+    for job, status in sorted(scenario.gitlab_jobs.items()):
+        jobs.append({"id": int(job), "status": status, "age_minutes": 60, "finished_minutes_ago": 5})
+    states: dict[str, Any] = {}
+    if with_states:
+        for name, document in sorted(scenario.states.items()):
+            job = name.split("/", 1)[0]
+            updated = max(0.0, (time.time() - scenario.state_mtimes.get(name, time.time())) / 60)
+            states[job] = {"content": json.dumps(document), "locked": name in scenario.state_locks,
+                           "updated_minutes_ago": updated}
+    return {"jobs": jobs, "states": states, "tokens": {DEMO_TOKEN: ["api", "read_api"]}}
+
+
+def serve_gitlab(host: str, port: int, scenario: str, project_id: int, project_path: str, with_states: bool) -> None:
+    from kubespray_cleanup.simulator.gitlab import start_gitlab
+    from kubespray_cleanup.simulator.scenarios import ScenarioError, load_scenario
+    from kubespray_cleanup.simulator.store import Store
+
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise click.UsageError("the simulator only listens on loopback (127.0.0.1, localhost, ::1)")
+    try:
+        loaded = load_scenario(Store(), scenario)
+    except (ScenarioError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from None
+    try:
+        server = start_gitlab(host=host, port=port, project_id=project_id, project_path=project_path,
+                              **gitlab_seed(loaded, with_states))
+    except OSError as exc:
+        raise click.UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())
+    signal.signal(signal.SIGINT, lambda signum, frame: stopping.set())
+    click.echo(f"simulated GitLab: project {project_id} ({project_path}), {len(loaded.gitlab_jobs)} jobs from "
+               f"scenario {loaded.name} at {server.url}; token {DEMO_TOKEN} (read_api, api)", err=True)
+    sys.stderr.flush()
+    stopping.wait()
+    server.stop()
+    click.echo("simulated GitLab: stopped", err=True)

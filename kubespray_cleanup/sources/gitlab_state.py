@@ -6,6 +6,7 @@ A state's name is an owner hint: the Kubespray template names each state after `
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -128,7 +129,7 @@ class GitLabStates:
         except Exception as exc:  # any failure: the state is unreadable, fail closed
             raise StateError(source, explain_failure(exc, self.config, "reading the state")) from None
         locked = remote.locked_at is not None
-        hint = remote.name if remote.name.isdigit() else None
+        hint = owner_hint(remote.name)
         if response.status_code == 204 or not response.content:
             return StateFile(source=source, serial=remote.serial or 0, lineage="", terraform_version="",
                              modified_at=remote.updated_at, locked=locked, entries=(), unknown_types=(),
@@ -138,6 +139,15 @@ class GitLabStates:
 
     def delete(self, name: str) -> None:
         self.rest().http_delete(self.state_path(name), max_retries=self.config.max_retries)
+
+
+_JOB_IN_NAME = re.compile(r"^(?:.*[-_.])?(\d{3,})$")
+
+
+def owner_hint(name: str) -> str | None:
+    """The job a state's name carries: ``1234567890``, or a trailing job id as in ``kubespray-1234567890``."""
+    match = _JOB_IN_NAME.match(name)
+    return match.group(1) if match else None
 
 
 @dataclass(frozen=True)
@@ -168,6 +178,7 @@ class PurgeContext:
     now: datetime
     state_max_age: timedelta
     force: bool = False
+    cloud_unreachable: str = ""  # why the cloud could not be checked at all ("" when it was listed)
 
 
 def decide_purge(states: Iterable[StateFile], names: Mapping[str, str], ctx: PurgeContext) -> list[PurgeDecision]:
@@ -190,6 +201,10 @@ def _purge_reason(state: StateFile, ctx: PurgeContext) -> tuple[bool, str]:
     recent = state.modified_at is not None and ctx.now - state.modified_at < ctx.state_max_age
     if recent and (job is None or job.liveness != FINISHED):
         return False, "updated recently and GitLab does not report its job finished"
+    if ctx.cloud_unreachable:
+        if ctx.force:
+            return True, f"its cloud cannot be checked ({ctx.cloud_unreachable}); purged because of --force"
+        return False, f"its cloud cannot be checked ({ctx.cloud_unreachable}); --force purges it anyway"
     foreign = sorted({e.project_id for e in state.entries if e.kind is not None and e.project_id
                       and e.project_id != ctx.project_id})
     if foreign:

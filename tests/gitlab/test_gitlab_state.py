@@ -95,7 +95,7 @@ def test_gitlab_states_drive_the_cleanup_and_purge(stage: Callable[..., Stage],
     states, warnings = gather_states(settings)
     conn = st.sim.connect("elastx")
     plan = plan_run(conn, settings, states, warnings)
-    dry = purge_states(conn, settings, plan, states, None)
+    dry = purge_states(conn, replace(settings, dry_run=True), plan, states, None)
     assert {d.name for d in dry if d.purge} == {"4700", "4705"}
     assert {d.outcome for d in dry if d.purge} == {"would purge"}
     assert len(gitlab.model.projects[PROJECT_ID].states) == 5

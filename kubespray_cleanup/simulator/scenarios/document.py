@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 
-BUILTIN = ("empty", "demo", "kubespray", "bench")
+BUILTIN = ("empty", "demo", "kubespray", "bench", "gitlab")
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,8 @@ class Scenario:
     state_locks: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Project name per cluster job id.
     cluster_projects: dict[str, str] = field(default_factory=dict)
+    # GitLab job status per job id (``gitlab_jobs:``), for the simulated GitLab beside the cloud.
+    gitlab_jobs: dict[str, str] = field(default_factory=dict)
 
 
 class ScenarioError(ValueError):

@@ -54,7 +54,8 @@ def _add_identity(store: Store, scenario: Scenario, names: list[str]) -> dict[st
 def load_scenario(store: Store, spec: str) -> Scenario:
     """Seed ``store`` from a built-in scenario name or a scenario/inventory file path."""
     data = resolve(spec)
-    scenario = Scenario(name=str(data.get("name", spec)), description=str(data.get("description", "")))
+    scenario = Scenario(name=str(data.get("name", spec)), description=str(data.get("description", "")),
+                        gitlab_jobs={str(k): str(v) for k, v in (data.get("gitlab_jobs") or {}).items()})
     with store.lock:
         projects = _add_identity(store, scenario, list(data.get("projects", [])))
         apply(store, scenario, data, projects)
