@@ -66,7 +66,9 @@ EXIT_CODES = """\b
 Exit codes: 0 nothing dangling left (deleted, or nothing to do)   1 some dangling resources could not be deleted
             2 with --detailed-exitcode: a dry run found something to do   3 bad usage, config or credentials setup
             4 cloud unreachable or credentials refused   5 state unreadable (nothing deleted)   6 interrupted
-            7 another cleanup of the same cloud project holds the lock"""
+            7 another cleanup of the same cloud project holds the lock
+            check: 8 not fit, but the cleanup would free what is missing   9 not fit: quota, missing flavor/image/
+            network/router, name collision, stale lock or a service down (the cleanup cannot fix it)"""
 
 CREDENTIALS = """\b
 Credentials, first found wins: --cloud NAME; OS_CLOUD; the profile's cloud if a clouds.yaml defines it;
@@ -82,6 +84,7 @@ def main() -> None:
 
     \b
     tf-cleanup [clean] --project NAME ...   the cleanup (the default command)
+    tf-cleanup check --project NAME ...      can the project hold one more cluster? (--fix: clean, then check)
     tf-cleanup demo                          the cleanup against the bundled simulator
     tf-cleanup simulator serve               the bundled OpenStack simulator
     """
@@ -126,25 +129,56 @@ def _ownership_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-def _output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Options for what a run prints and writes."""
-    for option in reversed([
-        click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True,
-                     help="Plan and summary format on stdout."),
-        click.option("--report", "report_path", metavar="FILE", type=click.Path(dir_okay=False),
-                     help="Write the plan and the outcome of every action as JSON (layout: README)."),
-        click.option("--junit", "junit_path", metavar="FILE", type=click.Path(dir_okay=False),
-                     help="Write a JUnit XML report: one testcase per action, kept resources grouped by reason."),
-        click.option("--log-file", metavar="FILE", type=click.Path(dir_okay=False),
-                     help="Append every log event as a JSON line to FILE (on a terminal, the screen shows only "
-                          "progress and warnings)."),
-        click.option("--progress/--no-progress", default=None,
-                     help="Live progress display (default: on a terminal outside CI)."),
-        click.option("--detailed-exitcode", is_flag=True,
-                     help="With --dry-run: exit 2 when there is something to delete, 0 when there is not."),
-    ]):
-        fn = option(fn)
-    return fn
+def _options(*options: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A decorator applying ``options`` in the order given (as the help lists them)."""
+    def apply(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+    return apply
+
+
+# Options both ``clean`` and ``check`` take, each defined once.
+_OUTPUT = click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True,
+                       help="Plan and summary (clean) or findings (check) format on stdout.")
+_JUNIT = click.option("--junit", "junit_path", metavar="FILE", type=click.Path(dir_okay=False),
+                      help="Write a JUnit XML report: clean, one testcase per action (kept resources grouped by "
+                           "reason); check, one testcase per check.")
+_LOG_FILE = click.option("--log-file", metavar="FILE", type=click.Path(dir_okay=False),
+                         help="Append every log event as a JSON line to FILE (on a terminal, the screen shows only "
+                              "progress and warnings).")
+_DETAILED = click.option("--detailed-exitcode", is_flag=True,
+                         help="clean --dry-run: exit 2 when there is something to delete, 0 when not; check: a fit "
+                              "project that still has leftovers exits 2.")
+_lock_options = _options(
+    click.option("--lock-dir", metavar="DIR", type=click.Path(file_okay=False),
+                 help="Where runs keep the per-project lock (default: ~/.local/state/tf-cleanup/locks); share it "
+                      "between runners that clean the same project."),
+    click.option("--lock-timeout", callback=_duration, metavar="AGE", default="10m", show_default=True,
+                 help="How long to wait for another cleanup of the same project before exiting with code 7."),
+    click.option("--no-lock", is_flag=True, help="Do not take the per-project lock (only when something else, e.g. "
+                                                 "a GitLab resource_group, serialises the runs)."),
+)
+_execution_options = _options(
+    click.option("--max-parallel", type=click.IntRange(1, 256), default=16, show_default=True,
+                 help="Concurrent API calls in total."),
+    click.option("--timeout", type=click.FloatRange(1), default=3600, show_default=True, metavar="SECONDS",
+                 help="Whole-run timeout."),
+    click.option("--resource-timeout", type=click.FloatRange(1), default=600, show_default=True, metavar="SECONDS",
+                 help="How long one asynchronous delete may take."),
+    click.option("--poll-interval", type=click.FloatRange(0.01), default=1.0, show_default=True, metavar="SECONDS",
+                 help="How often pending asynchronous deletes are checked (one list call per kind)."),
+)
+_output_options = _options(
+    _OUTPUT,
+    click.option("--report", "report_path", metavar="FILE", type=click.Path(dir_okay=False),
+                 help="Write the plan and the outcome of every action as JSON (layout: README)."),
+    _JUNIT,
+    _LOG_FILE,
+    click.option("--progress/--no-progress", default=None,
+                 help="Live progress display (default: on a terminal outside CI)."),
+    _DETAILED,
+)
 
 
 @main.command(epilog=EXIT_CODES)
@@ -157,26 +191,13 @@ def _output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                    "status, request id, duration).")
 @click.option("--graph", "graph_export", nargs=2, metavar="FORMAT FILE", type=(click.Choice(["dot", "mermaid"]), str),
               help="Export the dependency graph (dot or mermaid).")
-@click.option("--lock-dir", metavar="DIR", type=click.Path(file_okay=False),
-              help="Where runs keep the per-project lock (default: ~/.local/state/tf-cleanup/locks); share it "
-                   "between runners that clean the same project.")
-@click.option("--lock-timeout", callback=_duration, metavar="AGE", default="10m", show_default=True,
-              help="How long to wait for another cleanup of the same project before exiting with code 7.")
 @click.option("--purge", is_flag=True, help="After the cleanup, delete the GitLab-managed states whose resources are "
                                             "all gone (never a locked one, never a live job's); implies "
                                             "--gitlab-states.")
 @click.option("--force", is_flag=True, help="With --purge: also purge states whose cloud project cannot be checked "
                                             "(another project, or credentials that no longer work), saying so.")
-@click.option("--no-lock", is_flag=True, help="Do not take the per-project lock (only when something else, e.g. "
-                                              "a GitLab resource_group, serialises the runs).")
-@click.option("--max-parallel", type=click.IntRange(1, 256), default=16, show_default=True,
-              help="Concurrent API calls in total.")
-@click.option("--timeout", type=click.FloatRange(1), default=3600, show_default=True, metavar="SECONDS",
-              help="Whole-run timeout.")
-@click.option("--resource-timeout", type=click.FloatRange(1), default=600, show_default=True, metavar="SECONDS",
-              help="How long one asynchronous delete may take.")
-@click.option("--poll-interval", type=click.FloatRange(0.01), default=1.0, show_default=True, metavar="SECONDS",
-              help="How often pending asynchronous deletes are checked (one list call per kind).")
+@_lock_options
+@_execution_options
 @click.option("--journal", "journal_path", metavar="FILE", type=click.Path(dir_okay=False),
               help="Run journal (default: ~/.local/state/tf-cleanup/PROFILE.journal.jsonl); a rerun after a crash "
                    "reports what changed since.")
@@ -196,6 +217,45 @@ def clean(**opts: Any) -> None:
 
 
 clean.help = f"{clean.help}\n\n{CREDENTIALS}"
+
+
+@main.command(epilog=EXIT_CODES)
+@_ownership_options
+@click.option("--shape", "shape_path", metavar="FILE", type=click.Path(dir_okay=False),
+              help="YAML of Kubespray module variables of the next cluster (overrides the profile's cluster_shape "
+                   "and the TF_VAR_* environment).")
+@click.option("--fix", is_flag=True, help="Run the cleanup first (as clean --yes, run lock included), then check.")
+@_OUTPUT
+@_JUNIT
+@_LOG_FILE
+@_DETAILED
+@_lock_options
+@_execution_options
+def check(**opts: Any) -> None:
+    """Tell whether the project can hold one more cluster, and why not: leftovers, quota, name collisions,
+    missing flavors or images, stale locks, services down. Deletes nothing unless --fix.
+
+    \b
+    The cluster's shape: the profile's cluster_shape, overridden by the apply job's TF_VAR_* variables,
+    overridden by --shape FILE; the check prints the shape it assumed.
+    """
+    if not opts["profile_name"]:
+        raise UsageError("--project NAME is required (e.g. --project elastx)")
+    import os
+
+    from kubespray_cleanup.check.render import dumps, text, write_junit
+    from kubespray_cleanup.check.run import run_check
+    from kubespray_cleanup.settings import check_from_options
+
+    settings = check_from_options(opts, dict(os.environ))
+    report, code = run_check(settings)
+    click.echo(dumps(report) if settings.output == "json" else text(report, settings.cleanup.verbose), nl=False)
+    if settings.junit_path:
+        write_junit(settings.junit_path, report)
+    sys.exit(int(code))
+
+
+check.help = f"{check.help}\n\n{CREDENTIALS}"
 
 
 @main.command()

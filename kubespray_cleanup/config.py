@@ -88,6 +88,9 @@ class Profile:
     state_max_age: timedelta = timedelta(hours=3)
     orphan_floating_ips: bool = True
     gitlab: Mapping[str, str] = field(default_factory=dict)  # url, project, token_env: where job statuses come from
+    # Kubespray module variables of the cluster the next apply job creates (``tf-cleanup check``); values may
+    # name CI variables (``ci-$CI_JOB_ID``). The job's own TF_VAR_* and ``--shape FILE`` override them.
+    cluster_shape: Mapping[str, Any] = field(default_factory=dict)
 
     @cached_property
     def _patterns(self) -> dict[Kind, tuple[re.Pattern[str], ...]]:
@@ -102,6 +105,19 @@ class Profile:
         return None
 
 
+# Kubespray's elastx CI job (tf-elastx_ubuntu24-calico): 1 master and 1 node with floating IPs, on the shared
+# router, nothing else (etcd on the master, no bastion, no load balancer, no server groups).
+ELASTX_SHAPE: dict[str, Any] = {
+    "cluster_name": "$CI_JOB_ID", "network_name": "ci-$CI_JOB_ID", "number_of_k8s_masters": 1,
+    "number_of_k8s_masters_no_etcd": 0, "number_of_k8s_masters_no_floating_ip": 0,
+    "number_of_k8s_masters_no_floating_ip_no_etcd": 0, "number_of_etcd": 0, "number_of_k8s_nodes": 1,
+    "number_of_k8s_nodes_no_floating_ip": 0, "number_of_bastions": 0, "number_of_gfs_nodes_no_floating_ip": 0,
+    "flavor_k8s_master": "3f73fc93-ec61-4808-88df-2580d94c1a9b",  # v1-standard-2
+    "flavor_k8s_node": "3f73fc93-ec61-4808-88df-2580d94c1a9b",
+    "image": "ubuntu-24.04-server-latest", "router_id": "ab95917c-41fb-4881-b507-3a6dfe9403df",
+    "external_net": "600b8501-78cb-4155-9c9f-23dfcba88828", "floatingip_pool": "elx-public1",
+}
+
 BUILTIN_PROFILES: dict[str, Profile] = {
     "elastx": Profile(
         name="elastx",
@@ -109,11 +125,12 @@ BUILTIN_PROFILES: dict[str, Profile] = {
         owner_patterns=ELASTX_PATTERNS,
         external_networks=("elx-public1", "public"),
         shared_routers=("kubespray-ci-router", "ab95917c-41fb-4881-b507-3a6dfe9403df"),
+        cluster_shape=ELASTX_SHAPE,
     ),
 }
 
 _FIELDS = {"cloud", "owner_patterns", "external_networks", "shared_routers", "protected_names", "protected_ids",
-           "live_owners", "min_age", "state_max_age", "orphan_floating_ips", "extends", "gitlab"}
+           "live_owners", "min_age", "state_max_age", "orphan_floating_ips", "extends", "gitlab", "cluster_shape"}
 _GITLAB_FIELDS = ("url", "project", "token_env")
 
 
@@ -175,6 +192,11 @@ def _profile_from(name: str, spec: Any, known: Mapping[str, Profile], path: Path
         changes["orphan_floating_ips"] = spec["orphan_floating_ips"]
     if "gitlab" in spec:
         changes["gitlab"] = _gitlab(spec["gitlab"], f"{where}: gitlab")
+    if "cluster_shape" in spec:
+        shape = spec["cluster_shape"]
+        if not isinstance(shape, dict) or not all(isinstance(k, str) for k in shape):
+            raise ConfigError(f"{where}: cluster_shape must map Kubespray variables to values")
+        changes["cluster_shape"] = dict(shape)
     if "owner_patterns" in spec:
         changes["owner_patterns"] = {**base.owner_patterns, **_patterns(spec["owner_patterns"], where)}
     return replace(base, **changes)

@@ -16,6 +16,8 @@ class ExitCode(enum.IntEnum):
     STATE = 5  # a state source could not be read: nothing was deleted
     INTERRUPTED = 6  # SIGINT/SIGTERM: in-flight calls ended, report written
     LOCKED = 7  # another cleanup of the same cloud project holds the run lock
+    NOT_FIT_LEFTOVERS = 8  # check: not fit for one more cluster, but the cleanup would free what is missing
+    NOT_FIT = 9  # check: not fit for reasons the cleanup cannot fix (quota, missing, collision, lock, endpoint)
 
 
 class CleanupError(Exception):

@@ -108,3 +108,27 @@ def from_options(opts: dict[str, Any]) -> Settings:
                                  resource_timeout=float(opts.get("resource_timeout") or 600),
                                  poll_interval=float(opts.get("poll_interval") or 1.0)),
     )
+
+
+@dataclass(frozen=True)
+class CheckSettings:
+    """``tf-cleanup check``: the cleanup's settings (ownership, sources, lock) plus what the check adds."""
+
+    cleanup: Settings
+    shape_path: str | None = None  # --shape FILE
+    fix: bool = False  # run the cleanup first, then check
+    output: str = "text"
+    junit_path: Path | None = None
+    detailed_exitcode: bool = False  # a fit project with leftovers exits 2
+    environ: dict[str, str] = field(default_factory=dict)  # the apply job's environment (TF_VAR_*, CI_JOB_ID)
+
+
+def check_from_options(opts: dict[str, Any], environ: dict[str, str]) -> CheckSettings:
+    """The ``check`` command's options -> CheckSettings; the cleanup part as ``clean`` builds it. ``--fix`` is the
+    consent to delete (as ``--yes``); without it the embedded cleanup settings are a dry run."""
+    fix = bool(opts.get("fix"))
+    cleanup = from_options({**opts, "dry_run": not fix, "yes": fix, "detailed_exitcode": False,
+                            "output": "text", "junit_path": None, "report_path": None})
+    return CheckSettings(cleanup=cleanup, shape_path=opts.get("shape_path"), fix=fix,
+                         output=str(opts.get("output") or "text"), junit_path=_path(opts.get("junit_path")),
+                         detailed_exitcode=bool(opts.get("detailed_exitcode")), environ=dict(environ))

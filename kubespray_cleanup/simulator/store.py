@@ -136,6 +136,17 @@ class Store:
         self.quotas: dict[str, dict[str, dict[str, int]]] = defaultdict(dict)  # project -> service -> limits
         self.wall_offset = timedelta(0)
 
+    # --- quotas -------------------------------------------------------------
+    QUOTA_SERVICES = ("compute", "network", "block-storage", "load-balancer")
+
+    def set_quota(self, project_id: str, service: str, **limits: int) -> None:
+        """Override quota limits of a project for one service (its catalog type; ``volume`` = block-storage)."""
+        service = "block-storage" if service == "volume" else service
+        if service not in self.QUOTA_SERVICES:
+            raise ValueError(f"quotas: unknown service {service!r} (known: {', '.join(self.QUOTA_SERVICES)})")
+        with self.lock:
+            self.quotas[project_id].setdefault(service, {}).update(limits)
+
     # --- time -------------------------------------------------------------
     def monotonic(self) -> float:
         return self._clock()

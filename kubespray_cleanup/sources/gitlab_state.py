@@ -133,9 +133,9 @@ class GitLabStates:
         if response.status_code == 204 or not response.content:
             return StateFile(source=source, serial=remote.serial or 0, lineage="", terraform_version="",
                              modified_at=remote.updated_at, locked=locked, entries=(), unknown_types=(),
-                             owner_hint=hint)
+                             owner_hint=hint, locked_at=remote.locked_at)
         state = parse_state(response.content, source, modified_at=remote.updated_at, locked=locked)
-        return replace(state, owner_hint=hint)
+        return replace(state, owner_hint=hint, locked_at=remote.locked_at)
 
     def delete(self, name: str) -> None:
         self.rest().http_delete(self.state_path(name), max_retries=self.config.max_retries)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import glob
 import json
+import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,7 @@ class StateFile:
     entries: tuple[StateEntry, ...]
     unknown_types: tuple[str, ...]
     owner_hint: str | None = None  # the owner a state's name gives (GitLab-managed states are named after the job)
+    locked_at: datetime | None = None  # when the lock was taken, when the lock says so
 
     def ids(self) -> set[tuple[Kind, str]]:
         """Every OpenStack object this state owns, as ``(kind, id)``."""
@@ -134,9 +136,26 @@ def load_state_file(path: Path) -> StateFile:
         mtime = path.stat().st_mtime
     except OSError as exc:
         raise StateError(source, f"cannot read file: {exc.strerror or exc}") from None
-    locked = (path.parent / LOCK_INFO_TEMPLATE.format(name=path.name)).exists()
+    lock_info = path.parent / LOCK_INFO_TEMPLATE.format(name=path.name)
+    locked = lock_info.exists()
     modified_at = datetime.fromtimestamp(mtime, tz=UTC)
-    return parse_state(data, source, modified_at=modified_at, locked=locked)
+    state = parse_state(data, source, modified_at=modified_at, locked=locked)
+    return replace(state, locked_at=_lock_created(lock_info)) if locked else state
+
+
+def _lock_created(lock_info: Path) -> datetime | None:
+    """When a lock was taken: its ``Created`` field (Terraform's lock info JSON), else the file's mtime."""
+    try:
+        data: Any = json.loads(lock_info.read_text())
+        text = re.sub(r"(\.\d{6})\d+", r"\1", str(data["Created"]))  # Go writes nanoseconds
+        created = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return created if created.tzinfo else created.replace(tzinfo=UTC)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    try:
+        return datetime.fromtimestamp(lock_info.stat().st_mtime, tz=UTC)
+    except OSError:
+        return None
 
 
 def load_state_paths(paths: Iterable[str]) -> list[StateFile]:

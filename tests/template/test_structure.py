@@ -74,19 +74,21 @@ def test_reports_are_uploaded_whatever_the_result(config: dict[str, Any]) -> Non
         assert _option(argv, option) in artifacts["paths"]
     check = resolve_job(config, "tf-cleanup-check")
     assert check["artifacts"]["when"] == "always"
-    assert _option(_command(check), "--report") in check["artifacts"]["paths"]
+    assert _option(_command(check), "--junit") in check["artifacts"]["paths"]
+    assert check["artifacts"]["reports"]["junit"] == _option(_command(check), "--junit")
 
 
-def test_check_job_is_a_dry_run_whose_findings_are_a_warning(config: dict[str, Any]) -> None:
+def test_check_job_runs_check_and_only_leftovers_of_a_fit_project_are_a_warning(config: dict[str, Any]) -> None:
+    """`tf-cleanup check --detailed-exitcode`: 2 (fit, leftovers) is allowed; 8 and 9 (not fit) stop the pipeline."""
     job = resolve_job(config, "tf-cleanup-check")
     argv = _command(job)
-    assert {"--dry-run", "--detailed-exitcode"} <= set(argv)
+    assert argv[1] == "check" and "--detailed-exitcode" in argv and "--dry-run" not in argv
     assert _option(argv, "--project") == "$TF_CLEANUP_PROJECT"
     assert job["allow_failure"] == {"exit_codes": [2]}
     assert job["stage"] == ".pre"
     assert job["needs"] == []
     assert {"if": '$CI_PIPELINE_SOURCE == "schedule"', "when": "never"} in job["rules"]
-    assert "Becomes `tf-cleanup check" in TEMPLATE.read_text()
+    assert "8  not fit now, only because of leftovers" in TEMPLATE.read_text()
 
 
 def test_only_documented_options(config: dict[str, Any]) -> None:

@@ -11,6 +11,9 @@ A scenario file::
       - {job: 4711, project: elastx, state: live}
     inventory: dump.json        # raw records, shaped like shared/fixtures elastx-cluster.inventory.json
     resources: {networks: [...]} # raw records per table
+    quotas:                     # limits per project and service (catalog type), over the services' defaults
+      elastx: {compute: {instances: 4}, network: {floatingip: 2}, block-storage: {gigabytes: 50},
+               load-balancer: {load_balancer: 1}}
 
 Every project also gets its ``default`` security group; the ``admin`` cloud sees all projects.
 A bare inventory dump (a JSON/YAML file with ``servers``/``ports`` ... at top level) is a scenario too.

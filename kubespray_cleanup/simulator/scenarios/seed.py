@@ -90,6 +90,12 @@ def apply(store: Store, scenario: Scenario, data: dict[str, Any], projects: dict
                               router_id=router.get("id"))
     if data.get("clusters"):
         kubespray.build_clusters(store, scenario, data, projects)
+    for project_name, services in (data.get("quotas") or {}).items():
+        target = store.project_by_name(str(project_name))
+        if target is None:
+            raise ValueError(f"quotas name unknown project {project_name!r}")
+        for service, limits in (services or {}).items():
+            store.set_quota(target.id, str(service), **{str(k): int(v) for k, v in (limits or {}).items()})
 
 
 def _external_network(store: Store, ext: dict[str, Any]) -> None:
