@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 
-BUILTIN = ("empty", "demo", "kubespray", "bench")
+BUILTIN = ("empty", "demo", "kubespray", "kubespray-full", "bench")
 
 
 @dataclass(frozen=True)
