@@ -198,11 +198,14 @@ clean.help = f"{clean.help}\n\n{CREDENTIALS}"
               help="How much faster than real time the simulated cloud works.")
 @click.option("--latency", default="realistic", show_default=True, help="Latency profile of the simulator.")
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def demo(time_scale: float, latency: str, output: str) -> None:
+@click.option("--scenario", type=click.Choice(["demo", "kubespray", "kubespray-full"]), default="demo",
+              show_default=True, help="kubespray-full: every variant of Kubespray's module, cancelled jobs without "
+                                      "state beside running ones.")
+def demo(time_scale: float, latency: str, output: str, scenario: str) -> None:
     """Run the real cleanup against the bundled simulator with a Kubespray CI scenario."""
     from kubespray_cleanup.demo import run_demo
 
-    sys.exit(int(run_demo(time_scale=time_scale, latency=latency, output=output)))
+    sys.exit(int(run_demo(time_scale=time_scale, latency=latency, output=output, scenario=scenario)))
 
 
 @main.group()
@@ -214,7 +217,8 @@ def simulator() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=8787, show_default=True, help="0 picks a free port.")
 @click.option("--scenario", default="empty", show_default=True, metavar="NAME|PATH",
-              help="Built-in scenario (empty, kubespray, demo, bench) or a YAML/JSON file or inventory dump.")
+              help="Built-in scenario (empty, kubespray, kubespray-full, demo, bench) or a YAML/JSON file or "
+                   "inventory dump.")
 @click.option("--latency", default="none", show_default=True, metavar="PROFILE",
               help="Latency profile: none, fast, realistic, or a YAML file.")
 @click.option("--time-scale", type=click.FloatRange(min=0.001), default=1.0, show_default=True)
