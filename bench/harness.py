@@ -99,8 +99,8 @@ class Scenario:
     document: dict[str, Any] = field(hash=False, compare=False)
 
     @classmethod
-    def make(cls, clusters: int, live: int, seed: int) -> Scenario:
-        return cls(clusters, live, seed, bench_document(clusters, live, seed))
+    def make(cls, clusters: int, live: int, seed: int, variants: bool = False) -> Scenario:
+        return cls(clusters, live, seed, bench_document(clusters, live, seed, variants))
 
     @property
     def leaked_jobs(self) -> frozenset[str]:

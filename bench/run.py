@@ -47,6 +47,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="also run tf-cleanup alone at this time-scale, where the client's CPU (which no "
                              "time-scale shrinks) is small against cloud time; the wall/bound target is judged "
                              "there too (0: skip)")
+    parser.add_argument("--module-variants", action="store_true",
+                        help="every fourth cluster from the whole Kubespray module (default: the elastx job's corner, "
+                             "as the published figures)")
     parser.add_argument("--seed", type=int, default=1, help="scenario seed (same for every contender)")
     parser.add_argument("--contenders", default=",".join(registry()),
                         help=f"comma-separated subset of {', '.join(registry())}")
@@ -123,7 +126,7 @@ def run_scenarios(args: argparse.Namespace, profile: LatencyProfile) -> list[dic
     names = [n for n in registry() if n in args.contenders.split(",")]
     entries = []
     for clusters in args.clusters:
-        scenario = Scenario.make(clusters, args.live, args.seed)
+        scenario = Scenario.make(clusters, args.live, args.seed, args.module_variants)
         entry: dict[str, Any] = {"clusters": clusters, "live": args.live, "seed": args.seed,
                                  "leaked_jobs": len(scenario.leaked_jobs), "contenders": {}}
         with tempfile.TemporaryDirectory(prefix=f"bench-{clusters}-") as tmp:

@@ -263,12 +263,15 @@ check.help = f"{check.help}\n\n{CREDENTIALS}"
               help="How much faster than real time the simulated cloud works.")
 @click.option("--latency", default="realistic", show_default=True, help="Latency profile of the simulator.")
 @click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--scenario", type=click.Choice(["demo", "kubespray", "kubespray-full", "gitlab"]), default=None,
+              help="demo (the default), kubespray, kubespray-full (every variant of Kubespray's module, cancelled jobs "
+                   "without state beside running ones), gitlab (the default with --gitlab).")
 @click.option("--gitlab", is_flag=True, help="A simulated GitLab beside the cloud: job status decides what is live.")
-def demo(time_scale: float, latency: str, output: str, gitlab: bool) -> None:
+def demo(time_scale: float, latency: str, output: str, scenario: str | None, gitlab: bool) -> None:
     """Run the real cleanup against the bundled simulator with a Kubespray CI scenario."""
     from kubespray_cleanup.demo import run_demo
 
-    sys.exit(int(run_demo(time_scale=time_scale, latency=latency, output=output, gitlab=gitlab)))
+    sys.exit(int(run_demo(time_scale=time_scale, latency=latency, output=output, scenario=scenario, gitlab=gitlab)))
 
 
 @main.group()
@@ -280,7 +283,8 @@ def simulator() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=8787, show_default=True, help="0 picks a free port.")
 @click.option("--scenario", default="empty", show_default=True, metavar="NAME|PATH",
-              help="Built-in scenario (empty, kubespray, demo, bench) or a YAML/JSON file or inventory dump.")
+              help="Built-in scenario (empty, kubespray, kubespray-full, demo, bench) or a YAML/JSON file or "
+                   "inventory dump.")
 @click.option("--latency", default="none", show_default=True, metavar="PROFILE",
               help="Latency profile: none, fast, realistic, or a YAML file.")
 @click.option("--time-scale", type=click.FloatRange(min=0.001), default=1.0, show_default=True)

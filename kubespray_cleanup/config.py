@@ -34,20 +34,16 @@ import yaml
 from kubespray_cleanup.errors import ConfigError
 from kubespray_cleanup.model import Kind
 
-_JOB = r"(?P<owner>\d+)"
-_ROLES = "(k8s-master|k8s-node|k8s-master-ne|k8s-node-nf|k8s-master-nf|k8s-etcd|etcd|bastion|gfs-node-nf)"
+# A CI job id: a bare number (10-11 digits on gitlab.com). Every name Kubespray's module gives a cluster
+# ``C-...`` continues with a letter (``k8s``, ``etcd``, ``internal-network``, ``glusterfs_volume``, ``router``,
+# ``api-loadbalancer``), so requiring one keeps CIDRs, addresses and dates (``10-0-0-1``, ``2026-11-25-backup``) out.
+_JOB = r"(?P<owner>\d{4,12})"
+_JOB_PREFIX = rf"^{_JOB}-[A-Za-z]"  # the CI project is CI-only: whatever follows, a job-prefixed name is the job's
 
 ELASTX_PATTERNS: dict[Kind, tuple[str, ...]] = {
-    Kind.SERVER: (rf"^{_JOB}-{_ROLES}(-\d+)?$",),
-    Kind.PORT: (rf"^{_JOB}-{_ROLES}(-\d+)?$",),
-    Kind.SECURITY_GROUP: (rf"^{_JOB}-(k8s|k8s-master|k8s-worker|bastion|k8s-master-extra|k8s-worker-extra)$",),
-    Kind.NETWORK: (rf"^ci-{_JOB}$",),
-    Kind.SUBNET: (rf"^{_JOB}-internal-network$",),
-    Kind.KEYPAIR: (rf"^kubernetes-{_JOB}$",),
-    Kind.ROUTER: (rf"^{_JOB}-router$",),
-    Kind.VOLUME: (rf"^{_JOB}-[\w.-]+$",),
-    Kind.SERVER_GROUP: (rf"^{_JOB}-[\w-]*srvgrp$",),
-    Kind.LOAD_BALANCER: (rf"^{_JOB}-api-loadbalancer$",),
+    **{kind: (_JOB_PREFIX,) for kind in Kind},
+    Kind.NETWORK: (rf"^ci-{_JOB}$", _JOB_PREFIX),
+    Kind.KEYPAIR: (rf"^kubernetes-{_JOB}$", _JOB_PREFIX),
 }
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")

@@ -29,16 +29,12 @@ from kubespray_cleanup.kinds.router_interface import RouterInterfaceHandler
 from kubespray_cleanup.liveness import Options as Options  # re-exported: callers build plans with it
 from kubespray_cleanup.liveness import StateSummary, human, live_owners, owner_of_state, state_liveness
 from kubespray_cleanup.model import Kind, Resource, node_key
+from kubespray_cleanup.ownership import Ownership, attribute
 from kubespray_cleanup.sources.gitlab_jobs import JobStatus
 from kubespray_cleanup.sources.terraform_state import StateEntry, StateFile
 
 DELETE, DETACH, KEEP, PROTECTED, BLOCKED = "delete", "detach", "keep", "protected", "blocked"
 ACTIONS = (DELETE, DETACH)
-
-# Owner inference for resources whose name carries no job id, in dependency-friendly order.
-_INFERENCE_ORDER = (Kind.SUBNET, Kind.PORT, Kind.ROUTER_INTERFACE, Kind.LOAD_BALANCER, Kind.FLOATING_IP, Kind.VOLUME,
-                    Kind.SNAPSHOT, Kind.SERVER_GROUP)
-
 
 @dataclass
 class Entry:
@@ -131,9 +127,11 @@ def make_plan(resources: Iterable[Resource], states: list[StateFile], profile: P
         idx.add(interfaces.with_routes(res, idx))
     state_owner = _state_ownership(states, profile, idx, options)
     graph = build_graph(idx, _state_relations(states, idx))
-    owners = _infer_owners(idx, graph, profile, state_owner)
+    ownership = attribute(idx, graph, profile, state_owner)
+    owners = ownership.owners
     summaries, live = live_owners(states, state_owner, profile, idx, owners, options)
-    planner = _Decider(idx, profile, project_id, options, owners, live, state_owner)
+    dead = {s.owner for s in summaries if s.owner and not s.live}
+    planner = _Decider(idx, profile, project_id, options, ownership, live, state_owner, dead)
     entries = {res.key: planner.decide(res) for res in idx}
     _detach_kept_floating_ips(graph, entries, idx)
     _propagate_keep(graph, entries)
@@ -211,53 +209,15 @@ def _same_instance(a: StateEntry, b: StateEntry) -> bool:
     return not index_a or not index_b or index_a == index_b
 
 
-def _infer_owners(idx: Index, graph: nx.DiGraph, profile: Profile,
-                  state_owner: dict[str, tuple[StateFile, str | None]]) -> dict[str, str]:
-    owners: dict[str, str] = {}
-    for res in idx:
-        owner = profile.owner_of_name(res.kind, res.name)
-        if owner is None and res.key in state_owner:
-            owner = state_owner[res.key][1]
-        if owner:
-            owners[res.key] = owner
-    for kind in _INFERENCE_ORDER:
-        for res in idx.by_kind[kind]:
-            if res.key not in owners:
-                owner = _owner_by_relation(res, idx, graph, owners)
-                if owner:
-                    owners[res.key] = owner
-    return owners
-
-
-def _owner_by_relation(res: Resource, idx: Index, graph: nx.DiGraph, owners: dict[str, str]) -> str | None:
-    attrs = res.attrs
-    candidates: list[str | None] = []
-    if res.kind is Kind.SUBNET:
-        candidates.append(node_key(Kind.NETWORK, str(attrs.get("network_id"))))
-    elif res.kind is Kind.PORT:
-        device = str(attrs.get("device_id") or "")
-        candidates += [node_key(Kind.SERVER, device), node_key(Kind.NETWORK, str(attrs.get("network_id")))]
-    elif res.kind is Kind.ROUTER_INTERFACE:
-        candidates += [node_key(Kind.SUBNET, str(s)) for s in attrs.get("subnet_ids") or ()]
-    elif res.kind is Kind.FLOATING_IP:
-        port_id = attrs.get("port_id")
-        candidates.append(node_key(Kind.PORT, str(port_id)) if port_id else None)
-        lb = idx.load_balancers_by_vip_port.get(str(port_id)) if port_id else None
-        candidates.append(lb.key if lb else None)
-    elif res.kind in (Kind.VOLUME, Kind.SERVER_GROUP, Kind.SNAPSHOT):
-        candidates += list(graph.predecessors(res.key)) + list(graph.successors(res.key))
-    elif res.kind is Kind.LOAD_BALANCER:
-        candidates += [node_key(Kind.SUBNET, str(attrs.get("vip_subnet_id"))),
-                       node_key(Kind.NETWORK, str(attrs.get("vip_network_id")))]
-    found = {owners[c] for c in candidates if c and c in owners}
-    return found.pop() if len(found) == 1 else None
-
-
 class _Decider:
-    def __init__(self, idx: Index, profile: Profile, project_id: str, options: Options, owners: dict[str, str],
-                 live: dict[str, str], state_owner: dict[str, tuple[StateFile, str | None]]) -> None:
+    def __init__(self, idx: Index, profile: Profile, project_id: str, options: Options, ownership: Ownership,
+                 live: dict[str, str], state_owner: dict[str, tuple[StateFile, str | None]],
+                 dead_states: set[str]) -> None:
         self.idx, self.profile, self.project_id, self.options = idx, profile, project_id, options
-        self.owners, self.live, self.state_owner = owners, live, state_owner
+        self.ownership, self.owners, self.live, self.state_owner = ownership, ownership.owners, live, state_owner
+        # owners proven finished without a date of their own: an old dated resource (the owner is not live, so
+        # all its dated resources are older than min-age), or a dead state of theirs
+        self.dated = {o for k, o in self.owners.items() if idx.by_key[k].created_at is not None} | dead_states
         self.protected_networks = {n.id for n in idx.by_kind[Kind.NETWORK] if self._network_protection(n)}
 
     def decide(self, res: Resource) -> Entry:
@@ -277,10 +237,14 @@ class _Decider:
             return self._candidate(res, owner, found_by)
         if res.kind is Kind.FLOATING_IP and self.profile.orphan_floating_ips and not res.attrs.get("port_id"):
             return self._candidate(res, None, "orphan")
-        return Entry(res, KEEP, "not CI-made (no owner by name, state or relation)", None, found_by)
+        return Entry(res, KEEP, self.ownership.unattributable.get(res.key)
+                     or "not CI-made (no owner by name, state or relation)", None, found_by)
 
     def _candidate(self, res: Resource, owner: str | None, found_by: str) -> Entry:
         finished = self.options.finished(owner)
+        if res.created_at is None and not finished and res.key not in self.state_owner and owner not in self.dated:
+            return Entry(res, KEEP, f"no creation time, and pipeline {owner} is not proven finished (no old resource,"
+                                    " dead state or finished job)", owner, found_by)
         if res.created_at is not None and self.options.now - res.created_at < self.options.min_age and not finished:
             return Entry(res, KEEP, f"younger than min-age ({human(self.options.now - res.created_at)})", owner,
                          found_by)
@@ -295,9 +259,7 @@ class _Decider:
     def _found_by(self, res: Resource, owner: str | None) -> str:
         if res.key in self.state_owner:
             return f"state {self.state_owner[res.key][0].source}"
-        if owner and self.profile.owner_of_name(res.kind, res.name) == owner:
-            return "name"
-        return "relation" if owner else ""
+        return self.ownership.rules.get(res.key, "") if owner else ""
 
     def _protection(self, res: Resource) -> str:
         if res.project_id and res.project_id != self.project_id:

@@ -69,7 +69,10 @@ def test_other_project_is_never_written_even_with_matching_names(stage: Callable
     foreign = {r["id"] for rows in st.sim.store.snapshot().values() for r in rows
                if other.id in (r.get("project_id"), r.get("tenant_id"))}
     assert foreign
-    st.run("--project", "elastx", "--state", str(st.states), *FAST)
+    elastx_dead = {r["id"] for r in _records(st, "servers") if str(r.get("name", "")).startswith("4700-")}
+    result = st.run("--project", "elastx", "--state", str(st.states), *FAST)
+    assert result.exit_code == ExitCode.CLEAN, result.output
+    assert _writes_to(log, elastx_dead), "the run deleted nothing: it proves nothing about project other"
     assert _writes_to(log, foreign) == []
 
 

@@ -80,6 +80,9 @@ def _features(document: dict[str, Any]) -> set[str]:
     found |= {"port_across" for p in links["ports"] if p["owner"] != p["network_of"]}
     found |= {"load_balancer"} if any(c.get("load_balancer") or c.get("occm_lb") for c in document["clusters"]) \
         else set()
+    found |= {"module_maps" for c in document["clusters"] if c.get("node_map")}
+    found |= {"module_numbered" for c in document["clusters"] if c.get("gfs_nodes") or c.get("etcd")}
+    found |= {"network_internal" for c in document["clusters"] if c.get("network_name") == "internal"}
     return found
 
 
@@ -123,7 +126,8 @@ def test_random_topology_plans_remove_dangling_keep_kept_in_enforced_order(recor
                    examples_with=dict(sorted(features.items())))
     assert len(runs) >= settings.get_profile(PROFILE).max_examples
     assert all(features[f] >= 10 for f in ("sg_ref_live_to_leaked", "volume_across", "port_across", "protected",
-                                           "project_other", "fate_lost", "fate_partial", "state_drop")), features
+                                           "project_other", "fate_lost", "fate_partial", "state_drop", "module_maps",
+                                           "module_numbered", "network_internal")), features
 
 
 def test_random_topologies_clean_over_http_with_zero_conflicts(record_figures: Any) -> None:
@@ -216,8 +220,17 @@ def test_protected_server_keeps_only_its_own_port() -> None:
                              protected_names=["7601-k8s-node-1"])
     world = build_world(document)
     truth, plan = world.truth(), plan_world(world)
-    left = {k: plan.entries[k].reason for k in truth.dangling - set(plan.order())}
+    order = set(plan.order())
+    left = {k: plan.entries[k].reason for k in truth.dangling - order}
     assert left == {}
+    by_name = {(e.resource.kind.value, e.resource.name): e for e in plan.entries.values()}
+    server, port = by_name[("server", "7601-k8s-node-1")], by_name[("port", "7601-k8s-node-1")]
+    volume, network = by_name[("volume", "7601-k8s-node-1-volume")], by_name[("network", "ci-7601")]
+    assert {server.resource.key, port.resource.key, volume.resource.key, network.resource.key} <= truth.kept
+    assert not any(e.resource.key in order for e in (server, port, volume, network))
+    assert order.isdisjoint(truth.kept)
+    other = by_name[("port", "7601-k8s-node-2")]
+    assert other.resource.key in order and by_name[("server", "7601-k8s-node-2")].resource.key in order
 
 
 def test_in_process_listing_matches_openstacksdk_over_http(world_stage: Any) -> None:

@@ -1,7 +1,9 @@
 """Hypothesis strategy for whole CI projects, and the plan a cleanup of one would make (no HTTP).
 
 A generated document holds 2-5 elastx pipelines (live, young without state, dead, lost, partial)
-with random Kubespray options, maybe a pipeline in project ``other``, floating IPs leaked long ago,
+with random Kubespray options drawn from the whole module (every host kind, map-keyed hosts, extra
+security groups, server groups, boot, GlusterFS and CSI volumes, networks named ``internal``), maybe
+a pipeline in project ``other``, floating IPs leaked long ago,
 and ``links:`` between pipelines: security-group rules whose remote group is another pipeline's
 group (live -> leaked included), volumes attached to another pipeline's server, pre-created ports
 without a server (also on another pipeline's network), and state entries dropped from a state.
@@ -42,11 +44,35 @@ def clusters(draw: st.DrawFn, job: int, project: str, fates: tuple[str, ...] = F
     entry.update(masters_with_fip=draw(st.booleans()), volumes_per_node=draw(st.integers(0, 2)),
                  load_balancer=draw(st.booleans()), occm_lb=draw(st.booleans()), server_group=draw(st.booleans()),
                  bastions=draw(st.integers(0, 1)), router=draw(st.sampled_from([None, None, "own"])))
+    entry.update(draw(module_variants()))
     if fate in ("dead", "lost", "partial"):
         extra = draw(st.integers(0, 1))
         if extra:
             entry["extra_leaked_fips"] = extra
     return entry
+
+
+@st.composite
+def module_variants(draw: st.DrawFn) -> dict[str, Any]:
+    """The rest of Kubespray's module: other host kinds, map-keyed hosts (which replace the numbered ones, as in
+    the module), extra security groups, boot volumes, GlusterFS and CSI volumes, networks named ``internal``."""
+    kind = draw(st.sampled_from(["elastx", "elastx", "numbered", "maps"]))
+    if kind == "elastx":
+        return {}
+    found: dict[str, Any] = {
+        "extra_sec_groups": draw(st.sampled_from([None, "custom", "gpu-rules"])),
+        "root_volume_size": draw(st.sampled_from([0, 10])), "csi_volumes": draw(st.integers(0, 1)),
+        "network_name": draw(st.sampled_from([None, "internal"])),
+    }
+    if kind == "numbered":
+        found.update({key: draw(st.integers(0, 1)) for key in
+                      ("masters_ne", "masters_ne_nf", "etcd", "nodes_nf", "gfs_nodes")})
+        return found
+    keys = st.sampled_from(["1", "cp-a", "gpu", "b"])
+    found.update(masters=0, nodes=0, load_balancer=False, master_map=draw(st.lists(keys, max_size=2, unique=True)),
+                 node_map=draw(st.lists(keys, min_size=1, max_size=2, unique=True)))
+    found["additional_server_groups"] = [k for k in found["node_map"] if k == "gpu"]
+    return found
 
 
 @st.composite

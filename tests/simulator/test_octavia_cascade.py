@@ -39,7 +39,7 @@ def test_lb_cascade_delete_disassociates_and_keeps_vip_floating_ip(elastx: Any) 
     """A floating IP on the VIP port survives the LB delete, disassociated (port_id and fixed IP cleared)."""
     subnet = make_subnet(elastx)
     router = elastx.network.create_router(name="r", external_gateway_info={"network_id": _external_network_id(elastx)})
-    elastx.network.add_interface_to_router(router, subnet_id=subnet.id)
+    elastx.network.add_interface_to_router(router, subnet=subnet.id)
     ids = build_lb(elastx, subnet.id)
     fip = elastx.network.create_ip(floating_network_id=_external_network_id(elastx), port_id=ids["vip_port"])
     assert elastx.network.get_ip(fip.id).port_id == ids["vip_port"]

@@ -48,6 +48,20 @@ class ClusterSpec:
     router: str | None = None  # None: the project's shared router (its own if it has none); "own"; a router name
     extra_leaked_fips: int = 0
     tofu_version: str = tf.TOFU_VERSION
+    # the rest of Kubespray's module (contrib/terraform/openstack); 0 / empty: not made, as in the elastx job
+    masters_nf: int = 0  # C-k8s-master-nf-N (beside ``masters``)
+    masters_ne: int = 0  # C-k8s-master-ne-N, with floating IPs
+    masters_ne_nf: int = 0  # C-k8s-master-ne-nf-N
+    etcd: int = 0  # C-etcd-N
+    nodes_nf: int = 0  # C-k8s-node-nf-N
+    gfs_nodes: int = 0  # C-gfs-node-nf-N, each with C-glusterfs_volume-N
+    master_map: tuple[str, ...] = ()  # k8s_masters keys: C-k8s-K
+    node_map: tuple[str, ...] = ()  # k8s_nodes keys: C-k8s-node-K
+    extra_sec_groups: str | None = None  # extra_sec_groups_name: C-k8s-master-X, C-k8s-worker-X
+    additional_server_groups: tuple[str, ...] = ()  # k8s-K-srvgrp, the k8s_nodes map hosts' groups
+    root_volume_size: int = 0  # *_root_volume_size_in_gb: every host boots from a volume
+    network_name: str | None = None  # var.network_name; None: the elastx CI's ci-<job>
+    csi_volumes: int = 0  # volumes the Cinder CSI driver made after the apply (pvc-..., in no state)
 
     @classmethod
     def parse(cls, entry: Mapping[str, Any]) -> ClusterSpec:
@@ -64,6 +78,9 @@ class ClusterSpec:
         if fate not in FATES:
             raise ClusterSpecError(f"cluster {data['job']}: fate {fate!r} is not one of {', '.join(FATES)}")
         data["job"], data["project"] = str(data["job"]), str(data["project"])
+        for key in ("master_map", "node_map", "additional_server_groups"):
+            if key in data:
+                data[key] = tuple(str(k) for k in data[key] or ())
         return cls(fate=fate, age=age if age > timedelta(0) else timedelta(hours=1), **data)
 
 
@@ -103,7 +120,7 @@ class ClusterApply:
     def tick(self, low: int, high: int) -> datetime:
         return self.at(self.when + timedelta(seconds=self.rng.randint(low, high)))
 
-    def record(self, address: str, attributes: dict[str, Any], *, index: int | None = None,
+    def record(self, address: str, attributes: dict[str, Any], *, index: int | str | None = None,
                private: str | None = None) -> None:
         self.records.append(tf.Recorded(address, index, attributes, self.when, private))
 

@@ -33,7 +33,7 @@ from typing import Any
 
 import yaml
 
-BUILTIN = ("empty", "demo", "kubespray", "bench", "gitlab")
+BUILTIN = ("empty", "demo", "kubespray", "kubespray-full", "bench", "gitlab")
 
 
 @dataclass(frozen=True)

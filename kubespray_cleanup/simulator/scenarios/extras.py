@@ -9,6 +9,7 @@ from kubespray_cleanup.simulator.scenarios import tfstate as tf
 from kubespray_cleanup.simulator.scenarios.cluster import ClusterApply
 from kubespray_cleanup.simulator.store import Record
 
+CSI_CLUSTER = "cinder.csi.openstack.org/cluster"
 OCCM_CLUSTER = "cluster.local"  # Kubespray's default cluster_name, shared by every CI cluster
 
 
@@ -95,3 +96,13 @@ def occm(apply: ClusterApply) -> None:
     fip = free_fip(apply, apply.tick(2, 5), f"Floating IP for Kubernetes external service default/{svc} from "
                                              f"cluster {OCCM_CLUSTER}")
     neutron.associate_floating_ip(store, fip["id"], lb["vip_port_id"])
+
+
+def csi_volumes(apply: ClusterApply) -> None:
+    """PersistentVolumes the Cinder CSI driver made while the tests ran (``--cluster`` = the cluster name)."""
+    for number in range(apply.spec.csi_volumes):
+        when = apply.at(apply.end + timedelta(minutes=apply.rng.randint(10, 40)))
+        pv = f"pvc-{apply.uuid()}"
+        cinder.create_volume(apply.store, apply.pid, pv, 1, created_at=when, user_id=apply.user_id, metadata={
+            CSI_CLUSTER: apply.spec.job, "csi.storage.k8s.io/pv/name": pv,
+            "csi.storage.k8s.io/pvc/name": f"data-{number}", "csi.storage.k8s.io/pvc/namespace": "default"})

@@ -7,13 +7,13 @@ import json
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from kubespray_cleanup.simulator import neutron, nova
 from kubespray_cleanup.simulator.neutron.model import touch
+from kubespray_cleanup.simulator.scenarios import hosts
 from kubespray_cleanup.simulator.scenarios import tfstate as tf
 from kubespray_cleanup.simulator.scenarios import tfstate_document as tfdoc
 from kubespray_cleanup.simulator.scenarios.bench import ELX_PUBLIC, SHARED_ROUTER, bench_document
@@ -29,7 +29,7 @@ from kubespray_cleanup.simulator.scenarios.cluster import (
     Site,
 )
 from kubespray_cleanup.simulator.scenarios.document import Scenario
-from kubespray_cleanup.simulator.scenarios.extras import free_fip, loadbalancer, occm, volumes
+from kubespray_cleanup.simulator.scenarios.extras import csi_volumes, free_fip, loadbalancer, occm, volumes
 from kubespray_cleanup.simulator.store import Project, Record, Store, iso
 
 __all__ = ["ELX_PUBLIC", "SHARED_ROUTER", "STATE_FILE", "bench_document", "build_clusters", "write_states"]
@@ -146,6 +146,7 @@ def _build(site: Site, spec: ClusterSpec, project: Project) -> ClusterApply:
     apply.end = apply.tick(1, 2)
     if spec.occm_lb:
         occm(apply)
+    csi_volumes(apply)
     for _ in range(spec.extra_leaked_fips):
         free_fip(apply, apply.tick(30, 600))
     return apply
@@ -182,7 +183,8 @@ def _router(apply: ClusterApply) -> Record:
 def _network(apply: ClusterApply) -> None:
     job, store = apply.spec.job, apply.store
     router = _router(apply)
-    net = neutron.create_network(store, apply.pid, f"ci-{job}", created_at=apply.tick(2, 3), mtu=1450)
+    net = neutron.create_network(store, apply.pid, apply.spec.network_name or f"ci-{job}", created_at=apply.tick(2, 3),
+                                 mtu=1450)
     apply.record(tf.NET + "openstack_networking_network_v2.k8s", tf.network(net), index=0,
                  private=tf.private(create=10, delete=10))
     subnet = neutron.create_subnet(store, net["id"], _cidr(apply), name=f"{job}-internal-network",
@@ -198,21 +200,10 @@ def _network(apply: ClusterApply) -> None:
 
 
 def _ips(apply: ClusterApply) -> None:
-    spec = apply.spec
     apply.tick(1, 1)
     apply.record(tf.IPS + "null_resource.dummy_dependency",
                  tf.null_resource(str(apply.rng.getrandbits(63)), f" {apply.refs['router_id']} "))
-    wanted = (("k8s_master", spec.masters if spec.masters_with_fip else 0), ("k8s_node", spec.nodes),
-              ("bastion", spec.bastions))
-    for role, count in wanted:
-        fips = []
-        for index in range(count):
-            fip = free_fip(apply, apply.tick(2, 3))
-            apply.record(tf.IPS + f"openstack_networking_floatingip_v2.{role}",
-                         tf.floating_ip(fip, apply.site.external["name"]), index=index,
-                         private=tf.private(create=10, delete=10))
-            fips.append(fip)
-        apply.refs[f"fips.{role}"] = fips
+    hosts.floating_ips(apply)
 
 
 def _public_key(apply: ClusterApply) -> str:
@@ -239,17 +230,21 @@ def _compute(apply: ClusterApply) -> None:
     apply.record(tf.CMP + "openstack_compute_keypair_v2.k8s", tf.keypair(keypair), private=tf.private())
     apply.refs["keypair"] = keypair
     _security_groups(apply)
-    if apply.spec.server_group:
-        _server_groups(apply)
-    _ports(apply)
-    _servers(apply)
-    _associate(apply)
+    hosts.server_groups(apply)
+    hosts.ports(apply)
+    hosts.servers(apply)
+    hosts.associate(apply)
     volumes(apply)
+    hosts.glusterfs_volumes(apply)
 
 
 def _security_groups(apply: ClusterApply) -> None:
     job, store, groups = apply.spec.job, apply.store, {}
-    for resource, index, suffix, description in tf.SECURITY_GROUPS:
+    extra = apply.spec.extra_sec_groups
+    wanted = list(tf.SECURITY_GROUPS) + ([("k8s_master_extra", 0, f"k8s-master-{extra}", "Kubernetes Master"),
+                                          ("worker_extra", 0, f"k8s-worker-{extra}", "Kubernetes worker nodes")]
+                                         if extra else [])
+    for resource, index, suffix, description in wanted:
         group = neutron.create_security_group(store, apply.pid, f"{job}-{suffix}", description=f"{job} - {description}",
                                               created_at=apply.tick(1, 2))
         for rule_id in _newest_rules(store, group["id"]):  # delete_default_rules = true
@@ -277,106 +272,6 @@ def _newest_rules(store: Store, group_id: str) -> list[str]:
             break
         found.append(str(rule["id"]))
     return found
-
-
-def _server_groups(apply: ClusterApply) -> None:
-    for role, wanted in (("k8s_master", apply.spec.masters), ("k8s_node", apply.spec.nodes)):
-        if not wanted:
-            continue
-        group = nova.create_server_group(apply.store, apply.pid, apply.user_id, role.replace("_", "-") + "-srvgrp",
-                                         policies=("anti-affinity",), created_at=apply.tick(1, 2))
-        apply.record(tf.CMP + f"openstack_compute_servergroup_v2.{role}", tf.server_group(group), index=0,
-                     private=tf.private())
-        apply.refs[f"server_group.{role}"] = group
-
-
-@dataclass(frozen=True)
-class _Role:
-    """A kind of Kubespray host: its TF resources, name stem, security groups and inventory groups."""
-
-    key: str  # refs key and FIP role
-    port_resource: str
-    instance_resource: str
-    stem: str
-    groups: tuple[str, ...]
-    kubespray_groups: str
-    image: str
-    server_group: str | None
-    with_fip: bool
-
-
-def _roles(spec: ClusterSpec) -> list[tuple[_Role, int]]:
-    master_groups = "etcd,kube_control_plane,,k8s_cluster"
-    master = (_Role("k8s_master", "k8s_master_port", "k8s_master", "k8s-master", ("k8s_master", "k8s"),
-                    master_groups, "image_master", "k8s_master", True) if spec.masters_with_fip else
-              _Role("k8s_master_nf", "k8s_master_no_floating_ip_port", "k8s_master_no_floating_ip", "k8s-master-nf",
-                    ("k8s_master", "k8s"), master_groups + ",no_floating", "image_master", "k8s_master", False))
-    return [
-        (_Role("bastion", "bastion_port", "bastion", "bastion", ("k8s", "bastion"), "bastion", "vm_image", None, True),
-         spec.bastions),
-        (master, spec.masters),
-        (_Role("k8s_node", "k8s_node_port", "k8s_node", "k8s-node", ("k8s", "worker"), "kube_node,k8s_cluster,",
-               "vm_image", "k8s_node", True), spec.nodes),
-    ]
-
-
-def _ports(apply: ClusterApply) -> None:
-    groups, subnet = apply.refs["groups"], apply.refs["subnet"]
-    for role, count in _roles(apply.spec):
-        ports = []
-        for index in range(count):
-            port = neutron.create_port(apply.store, apply.refs["network"]["id"], apply.pid,
-                                       name=f"{apply.spec.job}-{role.stem}-{index + 1}",
-                                       fixed_ips=[{"subnet_id": subnet["id"]}],
-                                       security_group_ids=[groups[g]["id"] for g in role.groups],
-                                       created_at=apply.tick(2, 4))
-            apply.record(tf.CMP + f"openstack_networking_port_v2.{role.port_resource}", tf.port(port), index=index,
-                         private=tf.private(create=10, delete=10))
-            ports.append(port)
-        apply.refs[f"ports.{role.key}"] = ports
-
-
-def _servers(apply: ClusterApply) -> None:
-    spec, refs = apply.spec, apply.refs
-    for role, count in _roles(spec):
-        servers = []
-        for index in range(count):
-            port = refs[f"ports.{role.key}"][index]
-            group = refs.get(f"server_group.{role.server_group}") if role.server_group else None
-            metadata = {"depends_on": f" {refs['router_id']} ", "kubespray_groups": role.kubespray_groups,
-                        "ssh_user": tf.SSH_USER, "use_access_ip": "0"}
-            names = tuple(str(refs["groups"][g]["name"]) for g in role.groups)
-            started = apply.tick(2, 3)
-            apply.cut = started  # the last persist before the newest boot: a killed apply's state ends here
-            server = nova.create_server(
-                apply.store, apply.pid, apply.user_id, f"{spec.job}-{role.stem}-{index + 1}",
-                flavor_id=apply.site.flavor["id"], image_id=apply.site.image["id"], networks=({"port": port["id"]},),
-                key_name=refs["keypair"]["name"], security_groups=names, metadata=dict(metadata),
-                server_group_id=group["id"] if group else None, created_at=started, status="BUILD")
-            active = apply.tick(14, 25)
-            nova.finish_build(apply.store, server["id"])
-            boot = tf.Boot(port=port, network=refs["network"], security_groups=names, metadata=metadata,
-                           flavor=apply.site.flavor, image=apply.site.image, key_name=refs["keypair"]["name"],
-                           created=started, updated=active,
-                           availability_zone=str(server.get("OS-EXT-AZ:availability_zone") or "nova"),
-                           user_data=None if role.key == "k8s_master_nf" else tf.rendered_cloudinit()[2],
-                           server_group_id=group["id"] if group else None)
-            apply.record(tf.CMP + f"openstack_compute_instance_v2.{role.instance_resource}", tf.instance(server, boot),
-                         index=index, private=tf.private(create=30, delete=30, update=30))
-            servers.append(server)
-        refs[f"servers.{role.key}"] = servers
-
-
-def _associate(apply: ClusterApply) -> None:
-    for role, count in _roles(apply.spec):
-        if not role.with_fip:
-            continue
-        for index in range(count):
-            fip, port = apply.refs[f"fips.{role.key}"][index], apply.refs[f"ports.{role.key}"][index]
-            apply.tick(2, 3)
-            neutron.associate_floating_ip(apply.store, fip["id"], port["id"])
-            apply.record(tf.CMP + f"openstack_networking_floatingip_associate_v2.{role.key}",
-                         tf.floating_ip_associate(fip, port), index=index, private=tf.private())
 
 
 def _leaked_fip(site: Site, entry: dict[str, Any], projects: Mapping[str, Project]) -> None:

@@ -32,7 +32,7 @@ class Recorded:
     """One resource instance the apply wrote to state, and when it was complete."""
 
     address: str  # resource address without index, e.g. module.compute.openstack_networking_port_v2.k8s_node_port
-    index: int | None
+    index: int | str | None  # count index, or for_each map key
     attributes: dict[str, Any]
     done: datetime
     private: str | None = None

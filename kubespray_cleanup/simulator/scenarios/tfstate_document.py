@@ -114,6 +114,13 @@ def _split(address: str) -> tuple[str, str, str, str]:
     return f"{module_a}.{module_b}", mode, tf_type, name
 
 
+def _instance_order(rec: Recorded) -> tuple[int, int, str]:
+    """``count`` instances by index, ``for_each`` ones by key (OpenTofu sorts map keys)."""
+    if rec.index is None:
+        return (0, -1, "")
+    return (1, rec.index, "") if isinstance(rec.index, int) else (2, 0, rec.index)
+
+
 def _instance(rec: Recorded, mode: str) -> dict[str, Any]:
     body: dict[str, Any] = {}
     if rec.index is not None:
@@ -139,10 +146,10 @@ def document(records: list[Recorded], *, outputs: dict[str, Any], lineage: str, 
     resources = []
     for address in sorted(grouped, key=_split):
         module, mode, tf_type, name = _split(address)
-        instances = sorted(grouped[address], key=lambda r: -1 if r.index is None else r.index)
+        instances = sorted(grouped[address], key=_instance_order)
         resource: dict[str, Any] = {"module": module, "mode": mode, "type": tf_type, "name": name}
         if instances[0].index is not None:
-            resource["each"] = "list"
+            resource["each"] = "map" if isinstance(instances[0].index, str) else "list"
         provider = _PROVIDER_OF.get(tf_type, "terraform-provider-openstack/openstack")
         resource["provider"] = f'provider["{registry}/{provider}"]'
         resource["instances"] = [_instance(rec, mode) for rec in instances]
@@ -155,7 +162,7 @@ def outputs(records: list[Recorded], *, external_network_id: str, subnet_id: str
     """Root outputs of kubespray.tf (``router_id`` keeps module.network's surrounding spaces)."""
     def addresses(name: str) -> list[str]:
         found = [r for r in records if r.address == IPS + "openstack_networking_floatingip_v2." + name]
-        return [str(r.attributes["address"]) for r in sorted(found, key=lambda r: r.index or 0)]
+        return [str(r.attributes["address"]) for r in sorted(found, key=_instance_order)]
 
     text_list = ["list", "string"]
     return {
