@@ -13,19 +13,20 @@ import structlog
 
 from kubespray_cleanup.errors import ExitCode, StateError, UsageError
 from kubespray_cleanup.executor import RunResult
+from kubespray_cleanup.liveness import owner_of_state
 from kubespray_cleanup.planner import ACTIONS, Options, Plan, make_plan, now_utc, owners_in_question
 from kubespray_cleanup.settings import Settings
-from kubespray_cleanup.sources.gitlab_jobs import GitLabJobs
+from kubespray_cleanup.sources.gitlab_jobs import GitLabJobs, explain_failure
 from kubespray_cleanup.sources.gitlab_state import GitLabStates, PurgeContext, PurgeDecision, RemoteState, decide_purge
-from kubespray_cleanup.sources.terraform_state import StateFile
+from kubespray_cleanup.sources.inventory import list_inventory
+from kubespray_cleanup.sources.terraform_cli import pull_states
+from kubespray_cleanup.sources.terraform_state import StateFile, load_state_paths
 
 log = structlog.get_logger("tf-cleanup")
 
 
 def gather_states(settings: Settings) -> tuple[list[StateFile], list[str]]:
     """Every configured state source; any unreadable one stops the run unless explicitly overridden."""
-    from kubespray_cleanup.sources.terraform_state import load_state_paths
-
     states: list[StateFile] = []
     warnings: list[str] = []
     sources: list[tuple[str, Callable[[], list[StateFile]]]] = []
@@ -33,8 +34,6 @@ def gather_states(settings: Settings) -> tuple[list[StateFile], list[str]]:
         sources.append((path, lambda path=path: load_state_paths([path])))  # type: ignore[misc]
     for tf_dir in settings.tf_dirs:
         def pull(tf_dir: str = tf_dir) -> list[StateFile]:
-            from kubespray_cleanup.sources.terraform_cli import pull_states
-
             return pull_states(Path(tf_dir), settings.terraform_bin, settings.backend_config)
         sources.append((tf_dir, pull))
     for name, read in sources:
@@ -75,7 +74,6 @@ def gitlab_states(settings: Settings) -> GitLabStates:
 
 def plan_run(conn: Any, settings: Settings, states: list[StateFile], warnings: list[str],
              jobs: GitLabJobs | None = None) -> Plan:
-    from kubespray_cleanup.sources.inventory import list_inventory
 
     inventory = list_inventory(conn)
     for kind, why in inventory.skipped_kinds.items():
@@ -117,7 +115,6 @@ def purge_states(conn: Any, settings: Settings, plan: Plan, states: list[StateFi
                  result: RunResult | None) -> list[PurgeDecision]:
     """After the cleanup: delete the GitLab-managed states whose resources are all gone (checked against a fresh
     inventory). A dry run only says what would be purged, counting planned deletions as gone."""
-    from kubespray_cleanup.sources.inventory import list_inventory
 
     remote = gitlab_states(settings)
     names = {s.source: s.source.removeprefix(remote.where + "/") for s in states
@@ -144,8 +141,6 @@ def purge_states(conn: Any, settings: Settings, plan: Plan, states: list[StateFi
 def purge_without_cloud(settings: Settings, states: list[StateFile], why: str) -> list[PurgeDecision]:
     """``--purge --force`` when the cloud project or its credentials are gone: nothing can be checked there, so
     each unlocked state of a job that is not running is purged, and each decision says so."""
-    from kubespray_cleanup.liveness import owner_of_state
-    from kubespray_cleanup.sources.gitlab_jobs import GitLabJobs
 
     remote = gitlab_states(settings)
     names = {s.source: s.source.removeprefix(remote.where + "/") for s in states
@@ -165,8 +160,6 @@ def purge_without_cloud(settings: Settings, states: list[StateFile], why: str) -
 
 
 def _purge_one(remote: GitLabStates, decision: PurgeDecision) -> str:
-    from kubespray_cleanup.sources.gitlab_jobs import explain_failure
-
     try:
         remote.delete(decision.name)
     except Exception as exc:  # a failed purge is reported, never fatal

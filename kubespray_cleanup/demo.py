@@ -12,20 +12,22 @@ from typing import Any
 
 import click
 
+from kubespray_cleanup.config import get_profile
 from kubespray_cleanup.errors import ExitCode
+from kubespray_cleanup.executor import ExecutorOptions
+from kubespray_cleanup.runner import run_cleanup
+from kubespray_cleanup.settings import Settings
+from kubespray_cleanup.simulator.cli import DEMO_TOKEN, gitlab_seed
+from kubespray_cleanup.simulator.gitlab import start_gitlab
+from kubespray_cleanup.simulator.scenarios.kubespray import write_states
+from kubespray_cleanup.simulator.server import running_simulator
+from kubespray_cleanup.sources.gitlab_jobs import GitLabConfig
 
 
 def run_demo(time_scale: float = 20.0, latency: str = "realistic", output: str = "text",
              scenario: str | None = None, gitlab: bool = False) -> ExitCode:
     """The cleanup against the simulator; with ``gitlab`` a simulated GitLab beside it decides liveness by job
     status (scenario ``gitlab``: a job cancelled minutes ago is cleaned at once, one running for hours kept)."""
-    from kubespray_cleanup.config import get_profile
-    from kubespray_cleanup.executor import ExecutorOptions
-    from kubespray_cleanup.runner import run_cleanup
-    from kubespray_cleanup.settings import Settings
-    from kubespray_cleanup.simulator.scenarios.kubespray import write_states
-    from kubespray_cleanup.simulator.server import running_simulator
-
     scenario = scenario or ("gitlab" if gitlab else "demo")
     with tempfile.TemporaryDirectory(prefix="tf-cleanup-demo-") as tmp, \
             running_simulator(scenario, latency=latency, time_scale=time_scale) as sim, \
@@ -64,10 +66,6 @@ def _gitlab_beside(scenario: Any) -> Iterator[Any]:
     if scenario is None:
         yield None
         return
-    from kubespray_cleanup.simulator.cli import DEMO_TOKEN, gitlab_seed
-    from kubespray_cleanup.simulator.gitlab import start_gitlab
-    from kubespray_cleanup.sources.gitlab_jobs import GitLabConfig
-
     server = start_gitlab(project_id=42, **gitlab_seed(scenario, with_states=False))
     try:
         yield GitLabConfig(url=server.url, project="42", token=DEMO_TOKEN)

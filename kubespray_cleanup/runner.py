@@ -9,32 +9,39 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 import structlog
 
-from kubespray_cleanup import logs, report
+from kubespray_cleanup import junit, logs, report
 from kubespray_cleanup.audit import AuditLog
+from kubespray_cleanup.cleanup import (
+    exit_code_for,
+    gather_states,
+    has_actions,
+    plan_run,
+    purge_states,
+    purge_without_cloud,
+)
 from kubespray_cleanup.errors import CloudError, ConfigError, ExitCode, Interrupted, UsageError
+from kubespray_cleanup.executor import Executor, Outcome
+from kubespray_cleanup.graph import to_dot, to_mermaid
 from kubespray_cleanup.journal import Journal, read_previous
 from kubespray_cleanup.journal import default_path as default_journal_path
 from kubespray_cleanup.lock import RunLock
 from kubespray_cleanup.lock import default_dir as default_lock_dir
 from kubespray_cleanup.planner import ACTIONS, Plan
+from kubespray_cleanup.progress import ProgressDisplay
 from kubespray_cleanup.settings import Settings
-
-if TYPE_CHECKING:
-    from kubespray_cleanup.progress import ProgressDisplay
+from kubespray_cleanup.sources.credentials import connect, resolve
+from kubespray_cleanup.sources.gitlab_lock import GitLabLockUnavailable, GitLabRunLock
 
 log = structlog.get_logger("tf-cleanup")
 
 
 def run_cleanup(settings: Settings) -> ExitCode:
     """Plan, confirm, execute and report one cleanup; the exit code says how it ended (README "Exit codes")."""
-    from kubespray_cleanup.cleanup import gather_states, plan_run
-    from kubespray_cleanup.sources.credentials import connect, resolve
-
     mode = logs.pick_mode()
     logs.configure(mode, verbose=settings.verbose, log_file=settings.log_file)
     progress = (settings.progress if settings.progress is not None else mode == logs.TTY) and settings.output == "text"
@@ -66,7 +73,6 @@ def _run_lock(settings: Settings, project_id: str) -> Iterator[None]:
     exclude each other), else, or when GitLab cannot lock, the file lock in --lock-dir."""
     timeout = settings.lock_timeout.total_seconds()
     if settings.gitlab is not None:
-        from kubespray_cleanup.sources.gitlab_lock import GitLabLockUnavailable, GitLabRunLock
 
         remote = GitLabRunLock(settings.gitlab, project_id, timeout=timeout)
         try:
@@ -85,8 +91,6 @@ def _run_lock(settings: Settings, project_id: str) -> Iterator[None]:
 
 def _purge_only(settings: Settings, states: list[Any], error: Exception) -> ExitCode:
     """``--purge --force`` with the cloud gone: purge what GitLab alone can decide, say so, exit as unreachable."""
-    from kubespray_cleanup.cleanup import purge_without_cloud
-
     log.warning("cloud_unreachable_purging_anyway", reason=str(error))
     decisions = purge_without_cloud(settings, states, str(error))
     if settings.output == "json":
@@ -105,7 +109,6 @@ def _purge(conn: Any, plan: Plan, settings: Settings, states: list[Any], result:
     """After the run (or instead of it, in a dry run): the GitLab-managed states whose resources are all gone."""
     if not settings.purge:
         return None
-    from kubespray_cleanup.cleanup import purge_states
 
     return purge_states(conn, settings, plan, states, result)
 
@@ -116,8 +119,6 @@ def _render_purges(purges: list[Any] | None, settings: Settings) -> None:
 
 
 def _act_on_plan(conn: Any, plan: Plan, settings: Settings, progress: bool, states: list[Any]) -> ExitCode:
-    from kubespray_cleanup.cleanup import exit_code_for, has_actions
-
     journal = settings.journal_path or default_journal_path(settings.profile.name)
     _explain_previous_run(journal, plan, settings.output)
     _render_plan(plan, settings.output, settings.verbose)
@@ -158,7 +159,6 @@ def _display(enabled: bool) -> Iterator[ProgressDisplay | None]:
     if not enabled:
         yield None
         return
-    from kubespray_cleanup.progress import ProgressDisplay
 
     with ProgressDisplay() as display:
         yield display
@@ -194,8 +194,6 @@ def _interrupt_before_deleting() -> None:
 
 
 def _execute_with_signals(conn: Any, plan: Plan, settings: Settings, journal_path: Path, progress: bool) -> Any:
-    from kubespray_cleanup.executor import Executor, Outcome
-
     journal = Journal(journal_path)
     journal.start(plan)
     with _display(progress) as display:
@@ -245,14 +243,11 @@ def _write_reports(settings: Settings, plan: Plan, result: Any, purges: list[Any
         settings.report_path.write_text(report.dumps(report.report_document(plan, result, settings.extra_report,
                                                                             purges)))
     if settings.junit_path:
-        from kubespray_cleanup import junit
 
         junit.write(settings.junit_path, plan, result, dry_run=result is None and settings.dry_run)
 
 
 def _export_graph(plan: Any, fmt: str, path: str) -> None:
-    from kubespray_cleanup.graph import to_dot, to_mermaid
-
     labels = {k: f"{e.resource.label}\\n{e.decision}" if fmt == "dot" else f"{e.resource.label} [{e.decision}]"
               for k, e in plan.entries.items()}
     colours = {"delete": "#ffdddd", "detach": "#ffffcc", "keep": "#ddffdd", "protected": "#ddddff",

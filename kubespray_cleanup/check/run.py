@@ -16,10 +16,13 @@ from kubespray_cleanup import logs
 from kubespray_cleanup.check import endpoints, leftovers, locks, names, needs, quota, shape, usage
 from kubespray_cleanup.check.findings import Finding, exit_code
 from kubespray_cleanup.check.probe import Prober, get_json
-from kubespray_cleanup.errors import ExitCode
+from kubespray_cleanup.cleanup import gather_states, plan_run
+from kubespray_cleanup.errors import ExitCode, Interrupted, LockHeld
 from kubespray_cleanup.lock import default_dir as default_lock_dir
 from kubespray_cleanup.planner import now_utc
+from kubespray_cleanup.runner import run_cleanup
 from kubespray_cleanup.settings import CheckSettings
+from kubespray_cleanup.sources.credentials import connect, resolve
 
 log = structlog.get_logger("tf-cleanup")
 
@@ -74,8 +77,6 @@ def run_check(settings: CheckSettings) -> tuple[CheckReport, ExitCode]:
     fix_exit = _fix(settings) if settings.fix else None
     if fix_exit in (ExitCode.INTERRUPTED, ExitCode.LOCKED):
         raise_for(fix_exit)
-    from kubespray_cleanup.cleanup import gather_states, plan_run
-    from kubespray_cleanup.sources.credentials import connect, resolve
 
     if not settings.fix:
         logs.configure(logs.pick_mode(), verbose=cleanup.verbose, log_file=cleanup.log_file)
@@ -122,8 +123,6 @@ def _flavors(conn: Any, prober: Prober) -> dict[str, needs.Flavor] | None:
 
 def _fix(settings: CheckSettings) -> ExitCode:
     """The cleanup, exactly as ``clean --yes`` runs it; in JSON mode its own output goes to stderr."""
-    from kubespray_cleanup.runner import run_cleanup
-
     with contextlib.redirect_stdout(sys.stderr) if settings.output == "json" else contextlib.nullcontext():
         code = run_cleanup(replace(settings.cleanup, dry_run=False, yes=True, output="text"))
     log.info("fix_done", exit_code=int(code))
@@ -131,8 +130,6 @@ def _fix(settings: CheckSettings) -> ExitCode:
 
 
 def raise_for(code: ExitCode) -> None:
-    from kubespray_cleanup.errors import Interrupted, LockHeld
-
     if code is ExitCode.LOCKED:
         raise LockHeld("--fix: another cleanup of this project holds the lock")
     raise Interrupted("--fix: the cleanup was interrupted")

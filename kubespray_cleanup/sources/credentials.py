@@ -20,6 +20,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import openstack.config
+import openstack.connection
+from keystoneauth1 import exceptions as ks_exc
+from openstack import exceptions as os_exc
+from openstack.config import exceptions as cfg_exc
+from openstack.config import loader
+from requests.adapters import HTTPAdapter
+
 from kubespray_cleanup.errors import CleanupError, CloudError, ConfigError
 
 # OS_* variables that only select or tune a cloud; on their own they are not credentials.
@@ -41,9 +49,6 @@ class CloudChoice:
 
 def _config(load_yaml: bool, load_env: bool) -> Any:
     """openstacksdk's config: clouds.yaml only (``OS_CLIENT_CONFIG_FILE`` honoured) or ``OS_*`` only."""
-    import openstack.config
-    from openstack.config import exceptions as cfg_exc
-
     files: dict[str, Any] = {}
     if load_yaml:
         files["config_files"] = _with_override("OS_CLIENT_CONFIG_FILE", _search("clouds"))
@@ -57,8 +62,6 @@ def _config(load_yaml: bool, load_env: bool) -> Any:
 def _search(stem: str) -> list[str]:
     """openstacksdk's search path, with the current directory as it is now (openstacksdk freezes the one it
     had when first imported)."""
-    from openstack.config import loader
-
     dirs = list(dict.fromkeys([os.getcwd(), *loader.CONFIG_SEARCH_PATH[1:]]))  # the same dir twice on Linux
     return [os.path.join(d, stem + suffix) for d in dirs for suffix in (*loader.YAML_SUFFIXES, *loader.JSON_SUFFIXES)]
 
@@ -142,11 +145,6 @@ def _looked(env: Mapping[str, str]) -> str:
 def connect(choice: CloudChoice) -> Any:
     """An authenticated openstacksdk Connection, or a one-line error: ConfigError for incomplete
     settings (exit 3), CloudError when the cloud cannot be reached or refuses the credentials (exit 4)."""
-    import openstack.connection
-    from keystoneauth1 import exceptions as ks_exc
-    from openstack import exceptions as os_exc
-    from openstack.config import exceptions as cfg_exc
-
     try:
         if choice.cloud is None:
             config = _config(load_yaml=False, load_env=True)
@@ -173,8 +171,6 @@ def connect(choice: CloudChoice) -> Any:
 
 def _auth_failure(exc: BaseException) -> str:
     """One line for a failed authentication; the cause is found in the chain openstacksdk wraps."""
-    from keystoneauth1 import exceptions as ks_exc
-
     chain: list[BaseException] = [exc]
     while chain[-1].__context__ is not None and len(chain) < 10:
         chain.append(chain[-1].__context__)
@@ -191,8 +187,6 @@ def _auth_failure(exc: BaseException) -> str:
 
 def _widen_connection_pool(conn: Any, size: int = 64) -> None:
     """Let parallel deletes reuse connections instead of opening one per call."""
-    from requests.adapters import HTTPAdapter
-
     session = conn.session.session
     for prefix in ("http://", "https://"):
         session.mount(prefix, HTTPAdapter(pool_connections=16, pool_maxsize=size))

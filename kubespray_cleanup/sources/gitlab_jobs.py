@@ -87,7 +87,7 @@ class GitLabConfig:
 
     def client(self, *, job_token_basic: bool = False) -> Any:
         """A python-gitlab client. ``job_token_basic``: job token as ``gitlab-ci-token`` basic auth (state API)."""
-        import gitlab
+        import gitlab  # python-gitlab: loaded only by runs that talk to GitLab
         import requests
 
         if self.token:
@@ -132,7 +132,7 @@ class GitLabUnavailable(Exception):
 
 def explain_failure(exc: BaseException, config: GitLabConfig, what: str) -> str:
     """One line that says what failed and what to fix; no token, no response body."""
-    import gitlab
+    import gitlab  # python-gitlab: loaded only by runs that talk to GitLab
     import requests
 
     code = getattr(exc, "response_code", None)
@@ -215,7 +215,7 @@ class GitLabJobs:
             raise GitLabUnavailable(explain_failure(failures[0], self.config, "reading job statuses"))
 
     def _get_job(self, owner: str) -> JobStatus:
-        import gitlab
+        import gitlab  # python-gitlab: loaded only by runs that talk to GitLab
 
         project = self._client().projects.get(self.config.project, lazy=True)
         try:

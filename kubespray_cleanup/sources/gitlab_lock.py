@@ -66,7 +66,7 @@ class GitLabRunLock:
 
     def _try(self) -> str | None:
         """Take the lock: None when taken, else who holds it. GitLabLockUnavailable when GitLab cannot say."""
-        import gitlab
+        import gitlab  # python-gitlab: loaded only by runs that talk to GitLab
 
         path = f"{self.states.state_path(self.name)}/lock"
         try:
