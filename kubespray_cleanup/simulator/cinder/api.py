@@ -355,7 +355,7 @@ def show_quota_set(ctx: Ctx, project_id: str, target: str) -> Response:
     limits = _quota_values(ctx, target)
     if truthy(ctx.request.args.get("usage")):
         used = cinder_model.usage(ctx.store, target)
-        body: Record = {k: {"limit": v, "in_use": used.get(k, 0), "reserved": 0, "allocated": 0}
+        body: Record = {k: {"limit": v, "in_use": used.get(k, 0), "reserved": 0}
                         for k, v in limits.items()}
     else:
         body = dict(limits)
