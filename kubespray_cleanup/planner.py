@@ -36,8 +36,8 @@ DELETE, DETACH, KEEP, PROTECTED, BLOCKED = "delete", "detach", "keep", "protecte
 ACTIONS = (DELETE, DETACH)
 
 # Owner inference for resources whose name carries no job id, in dependency-friendly order.
-_INFERENCE_ORDER = (Kind.SUBNET, Kind.PORT, Kind.ROUTER_INTERFACE, Kind.LOAD_BALANCER, Kind.FLOATING_IP, Kind.VOLUME,
-                    Kind.SNAPSHOT, Kind.SERVER_GROUP)
+_INFERENCE_ORDER = (Kind.SUBNET, Kind.PORT, Kind.TRUNK, Kind.ROUTER_INTERFACE, Kind.LOAD_BALANCER, Kind.FLOATING_IP,
+                    Kind.VOLUME, Kind.SNAPSHOT, Kind.SERVER_GROUP)
 
 
 @dataclass
@@ -118,7 +118,7 @@ def _order_key(entry: Entry) -> str:
 # Tie-break among resources that are ready at the same time: the usual teardown order of a cluster.
 _KIND_RANK = {kind: i for i, kind in enumerate((
     Kind.LOAD_BALANCER, Kind.FLOATING_IP_ASSOCIATION, Kind.FLOATING_IP, Kind.SERVER, Kind.SNAPSHOT, Kind.VOLUME,
-    Kind.PORT, Kind.ROUTER_INTERFACE, Kind.ROUTER, Kind.SUBNET, Kind.NETWORK, Kind.SECURITY_GROUP_RULE,
+    Kind.TRUNK, Kind.PORT, Kind.ROUTER_INTERFACE, Kind.ROUTER, Kind.SUBNET, Kind.NETWORK, Kind.SECURITY_GROUP_RULE,
     Kind.SECURITY_GROUP, Kind.SERVER_GROUP, Kind.KEYPAIR))}
 
 
@@ -239,6 +239,8 @@ def _owner_by_relation(res: Resource, idx: Index, graph: nx.DiGraph, owners: dic
         candidates += [node_key(Kind.SERVER, device), node_key(Kind.NETWORK, str(attrs.get("network_id")))]
     elif res.kind is Kind.ROUTER_INTERFACE:
         candidates += [node_key(Kind.SUBNET, str(s)) for s in attrs.get("subnet_ids") or ()]
+    elif res.kind is Kind.TRUNK:  # a trunk belongs to whoever owns its parent port
+        candidates.append(node_key(Kind.PORT, str(attrs.get("port_id"))))
     elif res.kind is Kind.FLOATING_IP:
         port_id = attrs.get("port_id")
         candidates.append(node_key(Kind.PORT, str(port_id)) if port_id else None)
