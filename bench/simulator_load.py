@@ -84,7 +84,7 @@ def start_simulator(scenario: Path, timeout: float) -> tuple[subprocess.Popen[st
     started = time.perf_counter()
     proc = subprocess.Popen(
         [sys.executable, "-m", "kubespray_cleanup", "simulator", "serve", "--host", "127.0.0.1", "--port", "0",
-         "--scenario", str(scenario)],
+         "--latency", "none", "--scenario", str(scenario)],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
     deadline = started + timeout

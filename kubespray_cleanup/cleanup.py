@@ -77,7 +77,7 @@ def plan_run(conn: Any, settings: Settings, states: list[StateFile], warnings: l
 
     inventory = list_inventory(conn)
     for kind, why in inventory.skipped_kinds.items():
-        warnings.append(f"{kind.value}s not listed: {why}")
+        warnings.append(f"{kind.value.replace('_', ' ')}s not listed: {why}")
     options = Options(
         now=now_utc(),
         min_age=settings.effective_min_age,

@@ -288,10 +288,11 @@ def simulator() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=8787, show_default=True, help="0 picks a free port.")
 @click.option("--scenario", default="empty", show_default=True, metavar="NAME|PATH",
-              help="Built-in scenario (empty, kubespray, kubespray-full, demo, bench) or a YAML/JSON file or "
-                   "inventory dump.")
-@click.option("--latency", default="none", show_default=True, metavar="PROFILE",
-              help="Latency profile: none, fast, realistic, or a YAML file.")
+              help="Built-in scenario (empty, demo, kubespray, kubespray-full, bench, gitlab) or a YAML/JSON file "
+                   "or inventory dump.")
+@click.option("--latency", default="fast", show_default=True, metavar="PROFILE",
+              help="Latency profile: fast (deletes finish asynchronously, as on every real cloud), realistic, "
+                   "none (everything instant, for unit-speed tests), or a YAML file.")
 @click.option("--time-scale", type=click.FloatRange(min=0.001), default=1.0, show_default=True)
 @click.option("--faults", metavar="SPEC", help="e.g. 'rate=0.05,seed=1' or '500=0.02,429=0.01,token_ttl=30'.")
 @click.option("--clouds-yaml", type=click.Path(dir_okay=False), metavar="PATH",

@@ -23,7 +23,7 @@ import structlog
 from kubespray_cleanup.audit import acting_on
 from kubespray_cleanup.clock import Clock
 from kubespray_cleanup.kinds import HANDLERS
-from kubespray_cleanup.kinds.base import AUTO_PORT_OWNERS, SERVICE_PORT_OWNERS, Index
+from kubespray_cleanup.kinds.base import AUTO_PORT_OWNERS, RELEASING, SERVICE_PORT_OWNERS, Index
 from kubespray_cleanup.model import Kind, Resource
 from kubespray_cleanup.planner import DETACH, Plan
 from kubespray_cleanup.retry import call_with_retry, status_of
@@ -35,6 +35,7 @@ DONE, FAILED, SKIPPED, INTERRUPTED = "done", "failed", "skipped", "interrupted"
 # Kinds whose listing can reveal what blocks a refused delete of the key kind.
 _BLOCKER_KINDS: dict[Kind, tuple[Kind, ...]] = {
     Kind.NETWORK: (Kind.PORT, Kind.SUBNET, Kind.LOAD_BALANCER),
+    Kind.PORT: (Kind.TRUNK,),
     Kind.SUBNET: (Kind.PORT, Kind.LOAD_BALANCER, Kind.FLOATING_IP, Kind.ROUTER),
     Kind.SECURITY_GROUP: (Kind.PORT, Kind.SECURITY_GROUP, Kind.LOAD_BALANCER),
     Kind.ROUTER_INTERFACE: (Kind.FLOATING_IP, Kind.PORT, Kind.SUBNET, Kind.ROUTER),
@@ -99,6 +100,7 @@ class ExecutorOptions:
     conflict_retries: int = 6
     retry_attempts: int = 6
     retry_base: float = 0.5
+    release_grace: float = 60.0  # how long a gone server may still hold its ports and volumes
 
 
 class Executor:
@@ -308,8 +310,11 @@ class Executor:
     def _check_waiting(self, key: str, live: dict[str, str], now: float) -> None:
         res = self.resources[key]
         status = live.get(res.id)
-        if status is None or status.lower() in ("deleted", "soft_deleted"):
+        if status is None or status.lower() == "deleted" or (
+                status == RELEASING and now - self._waiting[key] > self.options.release_grace):
             self._complete(key)
+        elif status.lower() == "soft_deleted":  # reclaim_instance_interval > 0: only forceDelete frees it now
+            self._stuck_or_recover(key, "soft-deleted (the cloud defers deletes)")
         elif status.lower() in _STUCK_STATUSES:
             self._stuck_or_recover(key, f"stuck in {status} after delete")
         elif now - self._waiting[key] > self.options.resource_timeout:

@@ -19,6 +19,7 @@ class Kind(str, enum.Enum):
     SERVER_GROUP = "server_group"
     KEYPAIR = "keypair"
     PORT = "port"
+    TRUNK = "trunk"
     VOLUME = "volume"
     SNAPSHOT = "snapshot"
     ROUTER_INTERFACE = "router_interface"

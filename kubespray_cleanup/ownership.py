@@ -32,7 +32,7 @@ UNATTRIBUTABLE_GROUP = ("server group without a job in its name, without members
                         "which job made it cannot be proven")
 
 # Kinds whose owner can come from a relation, in an order where each finds its neighbours' owners first.
-_ORDER = (Kind.SUBNET, Kind.NETWORK, Kind.PORT, Kind.SERVER, Kind.SECURITY_GROUP, Kind.ROUTER_INTERFACE,
+_ORDER = (Kind.SUBNET, Kind.NETWORK, Kind.PORT, Kind.TRUNK, Kind.SERVER, Kind.SECURITY_GROUP, Kind.ROUTER_INTERFACE,
           Kind.LOAD_BALANCER, Kind.FLOATING_IP, Kind.VOLUME, Kind.SNAPSHOT, Kind.SERVER_GROUP, Kind.KEYPAIR)
 
 Candidates = Iterator[tuple[str | None, str]]  # (node key of a related resource, the relation's name)
@@ -89,8 +89,23 @@ class _Relations:
             if server.attrs.get("key_name"):
                 self.servers_by_keypair[str(server.attrs["key_name"])].append(server)
 
+    def shared(self, res: Resource) -> bool:
+        """Objects that belong to the project, never to a job, whatever uses them: Neutron's ``default`` security
+        group, external and shared networks and their subnets."""
+        if res.kind is Kind.SECURITY_GROUP:
+            return res.name == "default"
+        if res.kind is Kind.SUBNET:
+            network = self.idx.get(Kind.NETWORK, str(res.attrs.get("network_id") or ""))
+            return network is not None and self.shared(network)
+        if res.kind is Kind.NETWORK:
+            return bool(res.attrs.get("router:external") or res.attrs.get("shared")) or \
+                res.name in self.profile.external_networks or res.id in self.profile.external_networks
+        return False
+
     def owner(self, res: Resource, owners: dict[str, str]) -> tuple[str | None, str]:
         """The one owner every related resource with an owner agrees on, and the relations that gave it."""
+        if self.shared(res):
+            return None, ""
         if res.kind is Kind.SECURITY_GROUP and not ports_agree(self.ports_by_group.get(res.id, []), owners):
             return None, ""
         votes: dict[str, list[str]] = {}
@@ -132,6 +147,8 @@ class _Relations:
                 for fixed in port.attrs.get("fixed_ips") or ():
                     if isinstance(fixed, dict) and fixed.get("subnet_id"):
                         yield node_key(Kind.SUBNET, str(fixed["subnet_id"])), "server.ports.subnet_id"
+        elif kind is Kind.TRUNK:  # a trunk belongs to whoever owns its parent port
+            yield node_key(Kind.PORT, str(attrs.get("port_id"))), "trunk.port_id"
         elif kind is Kind.ROUTER_INTERFACE:
             for subnet_id in attrs.get("subnet_ids") or ():
                 yield node_key(Kind.SUBNET, str(subnet_id)), "router_interface.subnet_id"

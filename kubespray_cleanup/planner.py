@@ -114,7 +114,7 @@ def _order_key(entry: Entry) -> str:
 # Tie-break among resources that are ready at the same time: the usual teardown order of a cluster.
 _KIND_RANK = {kind: i for i, kind in enumerate((
     Kind.LOAD_BALANCER, Kind.FLOATING_IP_ASSOCIATION, Kind.FLOATING_IP, Kind.SERVER, Kind.SNAPSHOT, Kind.VOLUME,
-    Kind.PORT, Kind.ROUTER_INTERFACE, Kind.ROUTER, Kind.SUBNET, Kind.NETWORK, Kind.SECURITY_GROUP_RULE,
+    Kind.TRUNK, Kind.PORT, Kind.ROUTER_INTERFACE, Kind.ROUTER, Kind.SUBNET, Kind.NETWORK, Kind.SECURITY_GROUP_RULE,
     Kind.SECURITY_GROUP, Kind.SERVER_GROUP, Kind.KEYPAIR))}
 
 

@@ -16,6 +16,7 @@ from kubespray_cleanup.kinds.server import ServerHandler
 from kubespray_cleanup.kinds.server_group import ServerGroupHandler
 from kubespray_cleanup.kinds.snapshot import SnapshotHandler
 from kubespray_cleanup.kinds.subnet import SubnetHandler
+from kubespray_cleanup.kinds.trunk import TrunkHandler
 from kubespray_cleanup.kinds.volume import VolumeHandler
 from kubespray_cleanup.model import Kind
 
@@ -28,6 +29,7 @@ HANDLERS: dict[Kind, KindHandler] = {
         ServerHandler(),
         ServerGroupHandler(),
         KeypairHandler(),
+        TrunkHandler(),
         PortHandler(),
         VolumeHandler(),
         SnapshotHandler(),

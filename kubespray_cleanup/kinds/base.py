@@ -24,6 +24,8 @@ SERVICE_PORT_OWNERS = frozenset({"network:router_gateway", "network:floatingip",
 
 
 REMOTE_GROUP_REASON = "rule.remote_group_id"
+# Status ``live_ids`` gives an object that left its listing but still holds others (Nova's lag).
+RELEASING = "releasing"
 # Edges no service enforces, there so that a kept port keeps what serves it (its FIP, its subnet's interface).
 PORT_FIP_REASON = "floating_ip.port_id"
 PORT_INTERFACE_REASON = "port.subnet.router_interface"
@@ -146,6 +148,10 @@ class KindHandler:
     def list(self, conn: Any) -> list[Resource]:
         """Every object of the kind, all pages, as plain API records (no SDK resource objects: cheaper)."""
         return [self.from_api(row) for row in list_rows(getattr(conn, self.proxy), self.path, self.collection)]
+
+    def unavailable(self, conn: Any) -> str:
+        """Why this cloud cannot list the kind although its service is in the catalog ('' when it can)."""
+        return ""
 
     def relations(self, res: Resource, idx: Index) -> Iterable[Relation]:
         return ()

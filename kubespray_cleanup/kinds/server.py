@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from kubespray_cleanup.kinds.base import Index, KindHandler, Relation, rel
+from kubespray_cleanup.kinds.base import RELEASING, Index, KindHandler, Relation, list_rows, rel
 from kubespray_cleanup.model import Kind, Resource
 
 
@@ -31,7 +31,22 @@ class ServerHandler(KindHandler):
                 yield from rel(res, Kind.VOLUME, volume.get("id"), "server.volumes_attached")
 
     def delete(self, conn: Any, res: Resource) -> None:
-        conn.compute.delete_server(res.id, ignore_missing=True)
+        """A server already ``SOFT_DELETED`` (the cloud defers deletes) only goes with ``forceDelete``."""
+        soft = str(res.attrs.get("status") or "").upper() == "SOFT_DELETED"
+        conn.compute.delete_server(res.id, ignore_missing=True, force=soft)
+
+    def live_ids(self, conn: Any) -> dict[str, str]:
+        """Listed servers, plus ``releasing`` for gone ones still holding a port or a volume.
+
+        Nova unbinds a deleted server's ports and detaches its volumes a moment after the server
+        leaves the list; until then those ports and volumes are not free to delete.
+        """
+        live = super().live_ids(conn)
+        try:
+            holders = _holders(conn)
+        except Exception:  # only the wait for the release is lost: refusals are still retried by the executor
+            return live
+        return {**{sid: RELEASING for sid in holders if sid}, **live}
 
     recovery = "force-delete"
 
@@ -40,3 +55,14 @@ class ServerHandler(KindHandler):
 
     def recover(self, conn: Any, res: Resource) -> None:
         conn.compute.delete_server(res.id, ignore_missing=True, force=True)
+
+
+def _holders(conn: Any) -> set[str]:
+    """Server ids still named by a ``compute:*`` port's ``device_id`` or a volume attachment."""
+    holders: set[str] = set()
+    for port in list_rows(conn.network, "/ports?fields=device_id&fields=device_owner", "ports"):
+        if str(port.get("device_owner") or "").startswith("compute:"):
+            holders.add(str(port.get("device_id") or ""))
+    for volume in list_rows(conn.block_storage, "/volumes/detail", "volumes"):
+        holders.update(str(a.get("server_id") or "") for a in volume.get("attachments") or () if isinstance(a, dict))
+    return holders

@@ -8,7 +8,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import IO, Any
 
 from werkzeug.datastructures import Headers
@@ -74,6 +74,8 @@ class Simulator:
         request.headers = Headers(request.headers)
         self._slept.seconds = 0.0
         self._slept.locked = 0.0
+        self._slept.fault = None
+        self._slept.answer = None
         response, route = self._dispatch(request)
         if "X-OpenStack-Request-ID" not in response.headers:  # every real API answers with one
             response.headers["X-OpenStack-Request-ID"] = f"req-{uuid.uuid4()}"
@@ -97,10 +99,21 @@ class Simulator:
         if not is_control:
             self._sleep(self.latency.request_delay(request.method, route))
             fault = self.faults.pick(request.method, route)
-            if fault is not None:
+            self._slept.fault = fault.kind if fault is not None else None
+            if fault is not None and not fault.after_apply:
                 fault_response = fault.apply(request, self._sleep)
                 if fault_response is not None:
                     return fault_response, route
+        else:
+            fault = None
+        response = self._handle(request, route, args)
+        if fault is not None and fault.after_apply:  # applied, but the client never hears of it
+            self._slept.answer = response.status_code
+            lost = fault.apply(request, self._sleep)
+            return (lost or response), route
+        return response, route
+
+    def _handle(self, request: Request, route: str, args: Mapping[str, Any]) -> Response:
         try:
             token = None if route in self.routes.public else self._authenticate(request)
             self.store.advance()
@@ -112,7 +125,7 @@ class Simulator:
                     self._slept.locked = time.perf_counter() - entered
         except ApiError as err:
             response = err.response
-        return response, route
+        return response
 
     def _authenticate(self, request: Request) -> Token:
         token_id = request.headers.get("X-Auth-Token", "")
@@ -142,6 +155,8 @@ class Simulator:
             line = json.dumps({
                 "ts": time.time(), "method": request.method, "path": request.path, "route": route,
                 "status": status, "ms": round(elapsed * 1000, 3),
+                **({"fault": fault} if (fault := getattr(self._slept, "fault", None)) else {}),
+                **({"answer": answer} if (answer := getattr(self._slept, "answer", None)) else {}),
             })
             with self._log_lock:
                 self.request_log.write(line + "\n")

@@ -4,7 +4,9 @@ Spec string (``--faults``), comma-separated ``key=value``:
 ``500=0.02,503=0.01,429=0.01,slow=0.01,drop=0.01`` (probability per request of each fault),
 ``rate=0.05`` (spread evenly over all five), ``seed=N``, ``methods=DELETE+PUT`` (only these),
 ``slow_seconds=S``, ``retry_after=S``, ``token_ttl=S`` (tokens expire after S seconds).
-Control routes (``/_sim``) and token creation are never faulted.
+``lost=0.05``: the request takes effect, then its answer is lost (the connection drops after the change was
+applied); it is not part of ``rate``. Control routes (``/_sim``) are never faulted; Keystone's token and
+discovery calls only with ``keystone=1`` (or ``keystone=only``: those calls and nothing else).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from werkzeug.wrappers import Request, Response
 from kubespray_cleanup.simulator.http import json_response
 
 FAULT_KINDS = ("500", "503", "429", "slow", "drop")
+AFTER_KINDS = ("lost",)  # faults that strike once the request has been applied
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,7 @@ class FaultSpec:
     slow_seconds: float = 2.0
     retry_after: float = 1.0
     token_ttl: float | None = None
+    keystone: str = ""  # "": Keystone is spared; "also": faulted like the rest; "only": nothing else is
 
     @classmethod
     def parse(cls, spec: str | None) -> FaultSpec:
@@ -49,8 +53,13 @@ class FaultSpec:
                 if key == "rate":
                     for kind in FAULT_KINDS:
                         rates[kind] = rates.get(kind, 0.0) + float(value) / len(FAULT_KINDS)
-                elif key in FAULT_KINDS:
+                elif key in FAULT_KINDS or key in AFTER_KINDS:
                     rates[key] = float(value)
+                elif key == "keystone":
+                    mode = {"1": "also", "true": "also", "also": "also", "only": "only", "0": ""}.get(value.lower())
+                    if mode is None:
+                        raise ValueError(f"unknown fault spec key {key!r} value {value!r} (1, also, only)")
+                    kwargs["keystone"] = mode
                 elif key == "seed":
                     kwargs["seed"] = int(value)
                 elif key == "methods":
@@ -73,12 +82,16 @@ class Fault:
     kind: str
     spec: FaultSpec
 
+    @property
+    def after_apply(self) -> bool:
+        return self.kind in AFTER_KINDS
+
     def apply(self, request: Request, sleep: Callable[[float], None]) -> Response | None:
         """The fault's response, or None when the request should then proceed (slow)."""
         if self.kind == "slow":
             sleep(self.spec.slow_seconds)
             return None
-        if self.kind == "drop":
+        if self.kind in ("drop", "lost"):
             sock = request.environ.get("werkzeug.socket")
             if isinstance(sock, socket.socket):
                 with contextlib.suppress(OSError):
@@ -102,14 +115,17 @@ class FaultInjector:
         self.injected: dict[str, int] = {}
 
     def pick(self, method: str, route: str) -> Fault | None:
-        if not self.spec.rates or route.endswith("/auth/tokens") or route.startswith("GET /identity"):
+        if not self.spec.rates:
+            return None
+        identity = route.endswith("/auth/tokens") or route.startswith("GET /identity")
+        if (identity and not self.spec.keystone) or (self.spec.keystone == "only" and not identity):
             return None
         if self.spec.methods and method not in self.spec.methods:
             return None
         with self._lock:
             draw = self._random.random()
         edge = 0.0
-        for kind in FAULT_KINDS:
+        for kind in (*FAULT_KINDS, *AFTER_KINDS):
             edge += self.spec.rates.get(kind, 0.0)
             if draw < edge:
                 with self._lock:

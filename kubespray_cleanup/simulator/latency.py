@@ -16,7 +16,8 @@ class LatencyProfile:
     ``request`` is the base delay of every API request; ``services`` overrides it
     per service prefix (``network``, ``compute`` ...); ``operations`` are the
     durations of asynchronous work (``server.delete``, ``volume.delete``,
-    ``load_balancer.delete``, ``load_balancer.child_delete``, ``server.build`` ...).
+    ``load_balancer.delete``, ``load_balancer.child_delete``, ``server.build``, ``server.release``: how
+    long after a deleted server leaves the list its ports are unbound and volumes detached ...).
     """
 
     name: str
@@ -38,6 +39,8 @@ class LatencyProfile:
 _REALISTIC_OPERATIONS = {
     "server.build": 15.0,
     "server.delete": 6.0,
+    # Nova's lag: the deleted server leaves the list a moment before its ports are unbound and volumes detached.
+    "server.release": 1.0,
     "volume.create": 3.0,
     "volume.delete": 4.0,
     "volume.detach": 2.0,

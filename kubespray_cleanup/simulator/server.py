@@ -13,6 +13,7 @@ import yaml
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from kubespray_cleanup.simulator.app import Simulator
+from kubespray_cleanup.simulator.deployment import Deployment
 from kubespray_cleanup.simulator.faults import FaultSpec
 from kubespray_cleanup.simulator.latency import LatencyProfile
 from kubespray_cleanup.simulator.scenarios import Scenario, load_scenario
@@ -39,8 +40,11 @@ class SimulatorServer:
 
     def __init__(self, scenario: str = "empty", host: str = "127.0.0.1", port: int = 0,
                  latency: LatencyProfile | str = "none", time_scale: float = 1.0,
-                 faults: FaultSpec | str | None = None, request_log: IO[str] | None = None) -> None:
+                 faults: FaultSpec | str | None = None, request_log: IO[str] | None = None,
+                 deployment: Deployment | None = None) -> None:
         self.store = Store(time_scale=time_scale)
+        if deployment is not None:  # before seeding: routers are created DVR/HA by the deployment's defaults
+            self.store.deployment = deployment
         started = time.perf_counter()
         self.scenario: Scenario = load_scenario(self.store, scenario)
         self.load_seconds = time.perf_counter() - started

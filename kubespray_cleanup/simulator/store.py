@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from kubespray_cleanup.simulator.deployment import Deployment
+
 Record = dict[str, Any]
 
 # Table names follow the collection keys of an inventory dump (see shared fixtures).
@@ -135,6 +137,7 @@ class Store:
         self.token_ttl = timedelta(hours=1)
         self.quotas: dict[str, dict[str, dict[str, int]]] = defaultdict(dict)  # project -> service -> limits
         self.wall_offset = timedelta(0)
+        self.deployment = Deployment()
 
     # --- quotas -------------------------------------------------------------
     QUOTA_SERVICES = ("compute", "network", "block-storage", "load-balancer")

@@ -31,10 +31,33 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _has_service(conn: Any, service: str) -> bool:
+    """Whether the catalog offers ``service``; a lookup that keeps failing (no token, Keystone down) is a CloudError.
+
+    openstacksdk's ``has_service`` answers False for any failure, so a False is asked again holding a token.
+    """
+    from kubespray_cleanup.retry import call_with_retry
+
+    kind = _SERVICE_TYPES[service]
+
+    def ask() -> bool:
+        if conn.has_service(kind):
+            return True
+        conn.authorize()  # raises when the token call fails
+        return bool(conn.has_service(kind))
+
     try:
-        return bool(conn.has_service(_SERVICE_TYPES[service]))
-    except Exception:
-        return False
+        return call_with_retry(ask)
+    except Exception as exc:
+        raise CloudError(f"service catalog lookup for {kind} failed: {_first_line(exc)}") from None
+
+
+def _unavailable(conn: Any, handler: Any) -> str:
+    from kubespray_cleanup.retry import call_with_retry
+
+    try:
+        return str(call_with_retry(lambda: handler.unavailable(conn)))
+    except Exception as exc:
+        raise CloudError(f"checking whether {handler.kind.value}s can be listed failed: {_first_line(exc)}") from None
 
 
 def list_inventory(conn: Any, kinds: Iterable[Kind] | None = None, parallel: int = 8) -> Inventory:
@@ -42,11 +65,16 @@ def list_inventory(conn: Any, kinds: Iterable[Kind] | None = None, parallel: int
     wanted = [HANDLERS[k] for k in (kinds or HANDLERS)]
     skipped: dict[Kind, str] = {}
     runnable = []
+    offered: dict[str, bool] = {}
     for handler in wanted:
-        if _has_service(conn, handler.service):
-            runnable.append(handler)
+        if handler.service not in offered:
+            offered[handler.service] = _has_service(conn, handler.service)
+        why = "" if offered[handler.service] else f"service {_SERVICE_TYPES[handler.service]} not in the catalog"
+        why = why or _unavailable(conn, handler)
+        if why:
+            skipped[handler.kind] = why
         else:
-            skipped[handler.kind] = f"service {_SERVICE_TYPES[handler.service]} not in the catalog"
+            runnable.append(handler)
     resources: list[Resource] = []
     with ThreadPoolExecutor(max_workers=max(1, min(parallel, len(runnable) or 1))) as pool:
         futures = {pool.submit(_list_one, conn, h): h for h in runnable}
@@ -57,7 +85,17 @@ def list_inventory(conn: Any, kinds: Iterable[Kind] | None = None, parallel: int
                 raise
             except Exception as exc:
                 raise CloudError(f"listing {handler.kind.value}s failed: {_first_line(exc)}") from None
-    return Inventory(project_id=str(conn.current_project_id), resources=resources, skipped_kinds=skipped)
+    return Inventory(project_id=_project_id(conn), resources=resources, skipped_kinds=skipped)
+
+
+def _project_id(conn: Any) -> str:
+    """The token's project: a token call of its own once the cached token is near its end (retried)."""
+    from kubespray_cleanup.retry import call_with_retry
+
+    try:
+        return str(call_with_retry(lambda: conn.current_project_id))
+    except Exception as exc:
+        raise CloudError(f"reading the token's project failed: {_first_line(exc)}") from None
 
 
 def _list_one(conn: Any, handler: Any) -> list[Resource]:

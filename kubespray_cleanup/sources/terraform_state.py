@@ -17,6 +17,7 @@ from kubespray_cleanup.model import Kind
 TYPE_KINDS: Mapping[str, Kind] = {
     "openstack_compute_instance_v2": Kind.SERVER,
     "openstack_networking_port_v2": Kind.PORT,
+    "openstack_networking_trunk_v2": Kind.TRUNK,
     "openstack_networking_floatingip_v2": Kind.FLOATING_IP,
     "openstack_networking_floatingip_associate_v2": Kind.FLOATING_IP,
     "openstack_networking_router_v2": Kind.ROUTER,

@@ -109,6 +109,21 @@ def test_security_group_follows_its_ports_only_when_they_all_agree() -> None:
     assert plan.entries["security_group:sg-mixed"].decision != DELETE
 
 
+def test_default_security_group_on_a_leaked_port_stays_the_projects() -> None:
+    """A port made without groups carries the project's ``default`` group: that never makes the group (or its
+    fresh creation time) the job's, so the job is not kept alive by it and the group stays protected."""
+    dead = cluster("4711", OLD)
+    default_id = next(r.id for r in shared(NOW) if r.kind is Kind.SECURITY_GROUP and r.name == "default")
+    fresh = [Resource(r.kind, r.id, r.name, r.project_id, NOW, r.attrs)
+             if r.kind is Kind.SECURITY_GROUP and r.name == "default" else r for r in shared(NOW)]
+    dead = [Resource(r.kind, r.id, r.name, r.project_id, r.created_at, {**r.attrs, "security_groups": [default_id]})
+            if r.kind is Kind.PORT else r for r in dead]
+    plan = plan_of(fresh + dead)
+    assert plan.entries[f"security_group:{default_id}"].owner is None
+    assert all(e.decision == DELETE for e in plan.entries.values()
+               if e.owner == "4711" and e.resource.kind is Kind.SERVER)
+
+
 @pytest.mark.parametrize(("cluster_name", "owner"), [("4711", "4711"), ("cluster.local", None)])
 def test_csi_volume_belongs_to_the_cluster_in_its_metadata(cluster_name: str, owner: str | None) -> None:
     """``pvc-...`` volumes the Cinder CSI driver made carry the cluster; a name every job shares proves nothing."""

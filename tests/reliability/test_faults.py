@@ -13,12 +13,13 @@ import io
 import time
 from collections import Counter
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from kubespray_cleanup.errors import ExitCode
-from kubespray_cleanup.simulator.faults import FAULT_KINDS
+from kubespray_cleanup.simulator.faults import FAULT_KINDS, FaultInjector
 from tests.reliability.checks import Expectation
 from tests.reliability.conftest import FAST, WorldStage, scaled
 from tests.reliability.world import base_document
@@ -100,7 +101,6 @@ def test_delete_reaching_the_cloud_after_its_token_expired_is_retried(world_stag
 
 def test_executor_retries_a_delete_refused_with_401() -> None:
     """Minimal: the cloud answers one 401 to the delete of an orphan floating IP, then accepts it."""
-    from datetime import timedelta
 
     import requests
     from openstack import exceptions
@@ -133,3 +133,48 @@ def test_executor_retries_a_delete_refused_with_401() -> None:
     assert plan.order() == [fip.key]
     result = Executor(Conn(), plan, ExecutorOptions(), FakeClock()).run()
     assert result.outcomes[fip.key].status == DONE, result.outcomes[fip.key]
+
+
+def _deletes_after_applied(log: str) -> list[str]:
+    """DELETEs that reached the service for a path whose earlier DELETE had been applied, answered otherwise
+    than 404 (the service's own answer, also when a ``lost`` fault kept it from the client)."""
+    import json
+
+    applied: set[str] = set()
+    wrong = []
+    for line in log.splitlines():
+        entry = json.loads(line)
+        if entry["method"] != "DELETE" or entry.get("fault") not in (None, "lost"):
+            continue  # a fault answered before the service saw the request
+        answer = entry.get("answer", entry["status"])
+        if entry["path"] in applied and answer != 404:
+            wrong.append(f"{entry['path']} -> {answer}")
+        if 200 <= answer < 300:
+            applied.add(entry["path"])
+    return wrong
+
+
+@pytest.mark.parametrize("spec", ["lost=0.1,seed=3", "lost=0.3,methods=DELETE+PUT+POST,seed=8"])
+def test_answers_lost_after_the_change_was_applied(world_stage: Callable[..., WorldStage],
+                                                   record_figures: Callable[..., None], spec: str) -> None:
+    """The delete took effect but its answer never arrived: the retry's 404 counts as done, nothing is acted on
+    twice (a DELETE after an applied one only ever meets 404), nothing kept touched, no 409."""
+    log = io.StringIO()
+    stage = world_stage("demo", faults=spec, request_log=log)
+    run = _clean_run(stage, log, Expectation.of(stage.world), spec)
+    record_figures(fault_spec=spec, **run)
+    assert run["faults"].get("lost", 0) > 0, run
+    assert _deletes_after_applied(log.getvalue()) == []
+
+
+def test_keystone_down_is_an_error_not_a_missing_service(world_stage: Callable[..., WorldStage]) -> None:
+    """Every Keystone call failing (``keystone=only``): one-line error and exit 4, no traceback, no write, and no
+    kind reported as "not in the catalog"."""
+    log = io.StringIO()
+    stage = world_stage("demo", request_log=log)
+    stage.sim.simulator.faults = FaultInjector("500=1.0,keystone=only")
+    result = stage.run("--project", "elastx", "--state", str(stage.states), *FAST)
+    assert result.exit_code == 4, result.output[-2000:]
+    assert "Traceback" not in result.output and "not in the catalog" not in result.output
+    assert stage.requests("DELETE") == 0 and stage.requests("PUT") == 0
+    assert any('"/identity' in line and '"fault"' in line for line in log.getvalue().splitlines())

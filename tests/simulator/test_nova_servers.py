@@ -182,14 +182,15 @@ def test_reset_state_by_non_admin_is_403(elastx: Any) -> None:
 
 
 def test_force_delete_removes_server_at_once(make_sim: Callable[..., SimulatorServer]) -> None:
-    """forceDelete (202) skips the asynchronous delete: the next GET is already 404."""
+    """forceDelete (202) skips the asynchronous delete: the next GET is already 404; its port follows a moment
+    later (``server.release``, Nova's lag)."""
     conn = make_sim("empty", latency="fast", time_scale=1).connect("elastx")
     net, _ = make_network(conn)
     server = conn.compute.create_server(name="f", flavor_id=next(iter(conn.compute.flavors())).id,
                                         image_id=next(iter(conn.image.images())).id, networks=[{"uuid": net.id}])
     conn.compute.delete_server(server, force=True)
     assert _gone(conn, server.id)
-    assert [p.device_owner for p in conn.network.ports(network_id=net.id)] == ["network:dhcp"]
+    _wait(lambda: [p.device_owner for p in conn.network.ports(network_id=net.id)] == ["network:dhcp"])
 
 
 def test_non_admin_all_tenants_is_403_and_admin_lists_every_project(elastx: Any, other: Any, admin: Any) -> None:

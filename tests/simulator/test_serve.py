@@ -153,3 +153,15 @@ def test_broken_scenario_file_gives_a_one_line_error(tmp_path: Path) -> None:
         result = _run("--port", "0", "--scenario", str(path))
         lines = result.stderr.strip().splitlines()
         assert result.returncode == 3 and len(lines) == 1 and str(path) in lines[0], result.stderr
+
+
+def test_serve_defaults_to_asynchronous_deletes() -> None:
+    """``simulator serve`` without --latency uses the ``fast`` profile: deletes finish asynchronously, as on
+    every real Nova, Cinder and Octavia; ``none`` stays available for unit-speed runs."""
+    from kubespray_cleanup.cli import main
+    from kubespray_cleanup.simulator.latency import PROFILES
+
+    serve = main.commands["simulator"].commands["serve"]  # type: ignore[attr-defined]
+    default = next(p.default for p in serve.params if p.name == "latency")
+    assert default == "fast" and PROFILES[default].operation("server.delete") > 0
+    assert PROFILES["none"].operation("server.delete") == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from kubespray_cleanup.simulator.api_common import ApiVersions, at_least, paged_listing, project_of, truthy
@@ -74,9 +75,38 @@ def _matches(rec: Record, key: str, value: str) -> bool:
         return any(a.get("server_id") == value for a in rec.get("attachments", [])) or rec.get("instance") == value
     if key == "bootable":
         return truthy(str(rec.get("bootable"))) == truthy(value)
-    if key in ("created_at", "updated_at"):
-        return True  # time comparison filters are not modelled
     return str(rec.get(key)) == value
+
+
+_TIME_OPERATORS: dict[str, Callable[[datetime, datetime], bool]] = {
+    "gt": lambda a, b: a > b, "gte": lambda a, b: a >= b, "eq": lambda a, b: a == b,
+    "neq": lambda a, b: a != b, "lt": lambda a, b: a < b, "lte": lambda a, b: a <= b}
+
+
+def _aware(text: str) -> datetime:
+    when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def time_test(key: str, value: str) -> Callable[[Record], bool]:
+    """µv 3.60 ``created_at``/``updated_at`` filters: ``gt:2026-11-25T09:00:00`` (gt, gte, eq, neq, lt, lte),
+    comma-separated comparisons all holding; a malformed one is 400 (volumes.py time comparison filters)."""
+    tests: list[tuple[Callable[[datetime, datetime], bool], datetime]] = []
+    for unit in value.split(","):
+        operator, _, when = unit.partition(":")
+        try:
+            tests.append((_TIME_OPERATORS[operator], _aware(when)))
+        except (KeyError, ValueError):
+            raise cinder_fault(400, f"Invalid input received: Invalid {key} filter {unit!r}: expected "
+                                    "<gt|gte|eq|neq|lt|lte>:<ISO 8601 time>") from None
+
+    def test(rec: Record) -> bool:
+        stamp = rec.get(key)
+        if not stamp:
+            return False
+        have = _aware(str(stamp))
+        return all(compare(have, when) for compare, when in tests)
+    return test
 
 
 def select(ctx: Ctx, rows: list[Record], resource: str) -> list[Record]:
@@ -91,6 +121,9 @@ def select(ctx: Ctx, rows: list[Record], resource: str) -> list[Record]:
     for key, value in filters.items():
         if key == "project_id":
             rows = [r for r in rows if project_of(r) == value]
+        elif key in ("created_at", "updated_at") and resource == "volume" and mv(ctx, "3.60"):
+            keep = time_test(key, value)
+            rows = [r for r in rows if keep(r)]
         elif key not in ("glance_metadata",):
             rows = [r for r in rows if _matches(r, key, value)]
     return rows

@@ -89,11 +89,12 @@ def catalog(ctx: Ctx, project: Project) -> list[dict[str, Any]]:
         ("image", "glance", ctx.url("image")),
         ("load-balancer", "octavia", ctx.url("load-balancer")),
     ]
+    absent = ctx.store.deployment.absent_services
     return [
         {"type": kind, "name": name, "id": f"{name}-service",
          "endpoints": [{"id": f"{name}-{iface}", "interface": iface, "region": REGION, "region_id": REGION,
                         "url": url} for iface in ("public", "internal")]}
-        for kind, name, url in entries
+        for kind, name, url in entries if kind not in absent
     ]
 
 

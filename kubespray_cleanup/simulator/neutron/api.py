@@ -93,12 +93,18 @@ def _extension(alias: str, name: str, description: str) -> dict[str, object]:
     return {"alias": alias, "name": name, "description": description, "updated": _UPDATED, "links": []}
 
 
+def _loaded(ctx: Ctx) -> list[tuple[str, str, str]]:
+    """The extensions this deployment loads (a cloud without the trunk plugin has no ``trunk``)."""
+    absent = ctx.store.deployment.absent_extensions
+    return [e for e in EXTENSIONS if e[0] not in absent]
+
+
 def list_extensions(ctx: Ctx) -> Response:
-    return json_response({"extensions": [_extension(*e) for e in EXTENSIONS]})
+    return json_response({"extensions": [_extension(*e) for e in _loaded(ctx)]})
 
 
 def show_extension(ctx: Ctx, alias: str) -> Response:
-    for ext in EXTENSIONS:
+    for ext in _loaded(ctx):
         if ext[0] == alias:
             return json_response({"extension": _extension(*ext)})
     raise neutron_error(404, "HTTPNotFound", f"Extension with alias {alias} does not exist")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Response
@@ -292,7 +293,17 @@ def _release_subports(ctx: Ctx, trunk: Record, port_ids: list[str]) -> None:
 
 
 def delete_trunk(ctx: Ctx, trunk_id: str) -> Response:
+    """Subports are detached (``device_owner``/``device_id`` cleared), not deleted; the parent port stays.
+
+    Refused (409) for a disabled trunk (``TrunkDisabled``, services/trunk/rules.py ``trunk_can_be_managed``) and,
+    unless the driver can untrunk bound ports, while the parent port is bound to a server (``TrunkInUse``)."""
     trunk = fetch(ctx, "trunks", trunk_id, delete=True)
+    if not trunk.get("admin_state_up", True):
+        raise neutron_error(409, "TrunkDisabled", f"Trunk {trunk_id} is currently disabled.")
+    parent = ctx.store.get("ports", str(trunk["port_id"])) or {}
+    if str(parent.get("device_owner") or "").startswith("compute:") \
+            and not ctx.store.deployment.trunk_untrunks_bound_ports:
+        raise neutron_error(409, "TrunkInUse", f"Trunk {trunk_id} is currently in use.")
     _release_subports(ctx, trunk, [sp["port_id"] for sp in trunk["sub_ports"]])
     ctx.store.remove("trunks", trunk_id)
     return empty(204)
@@ -321,22 +332,34 @@ def get_subports(ctx: Ctx, trunk_id: str) -> Response:
     return json_response({"sub_ports": trunk["sub_ports"]})
 
 
+def _needs_extension(alias: str, handler: Callable[..., Response]) -> Callable[..., Response]:
+    """A route of an extension the deployment may leave out: then Neutron has no such resource (404)."""
+    def guarded(ctx: Ctx, **kwargs: Any) -> Response:
+        if alias in ctx.store.deployment.absent_extensions:
+            raise neutron_error(404, "HTTPNotFound", "The resource could not be found.")
+        return handler(ctx, **kwargs)
+    return guarded
+
+
 def register(routes: Routes) -> None:
     base = "/network/v2.0"
+    trunk = _needs_extension
     for collection, arg, poster, putter, deleter in (
         ("routers", "router_id", post_routers, put_router, delete_router),
         ("floatingips", "fip_id", post_handler("floatingips", _create_fip), put_fip, delete_fip),
         ("trunks", "trunk_id", post_trunks, put_trunk, delete_trunk),
     ):
-        routes.add("GET", f"{base}/{collection}", list_handler(collection))
-        routes.add("POST", f"{base}/{collection}", poster)
-        routes.add("GET", f"{base}/{collection}/<{arg}>", show_handler(collection))
-        routes.add("PUT", f"{base}/{collection}/<{arg}>", putter)
-        routes.add("DELETE", f"{base}/{collection}/<{arg}>", deleter)
+        guard: Callable[[Callable[..., Response]], Callable[..., Response]] = (
+            (lambda h: trunk("trunk", h)) if collection == "trunks" else (lambda h: h))
+        routes.add("GET", f"{base}/{collection}", guard(list_handler(collection)))
+        routes.add("POST", f"{base}/{collection}", guard(poster))
+        routes.add("GET", f"{base}/{collection}/<{arg}>", guard(show_handler(collection)))
+        routes.add("PUT", f"{base}/{collection}/<{arg}>", guard(putter))
+        routes.add("DELETE", f"{base}/{collection}/<{arg}>", guard(deleter))
     routes.add("PUT", f"{base}/routers/<router_id>/add_router_interface", put_add_interface)
     routes.add("PUT", f"{base}/routers/<router_id>/remove_router_interface", put_remove_interface)
     routes.add("PUT", f"{base}/routers/<router_id>/add_extraroutes", add_extraroutes)
     routes.add("PUT", f"{base}/routers/<router_id>/remove_extraroutes", remove_extraroutes)
-    routes.add("PUT", f"{base}/trunks/<trunk_id>/add_subports", put_add_subports)
-    routes.add("PUT", f"{base}/trunks/<trunk_id>/remove_subports", put_remove_subports)
-    routes.add("GET", f"{base}/trunks/<trunk_id>/get_subports", get_subports)
+    routes.add("PUT", f"{base}/trunks/<trunk_id>/add_subports", trunk("trunk", put_add_subports))
+    routes.add("PUT", f"{base}/trunks/<trunk_id>/remove_subports", trunk("trunk", put_remove_subports))
+    routes.add("GET", f"{base}/trunks/<trunk_id>/get_subports", trunk("trunk", get_subports))

@@ -11,6 +11,7 @@ from kubespray_cleanup.simulator.neutron.model import (
     ROUTER_INTERFACE_OWNERS,
     allocate_ip,
     cidr_block,
+    create_network,
     create_port,
     remove_port,
     stamp,
@@ -41,7 +42,11 @@ def create_router(store: Store, project_id: str, name: str, *, external_network_
         **stamp(store, created_at),
     }
     router.update(fields)
+    router.setdefault("distributed", store.deployment.router_distributed)
+    router.setdefault("ha", store.deployment.l3_ha)
     store.put("routers", router)
+    if router["ha"]:
+        _add_ha_ports(store, router)
     if external_network_id:
         set_gateway(store, router["id"], {"network_id": external_network_id}, created_at=created_at)
     return router
@@ -61,6 +66,8 @@ def set_gateway(store: Store, router_id: str, info: dict[str, Any] | None, *,
         check_gateway_not_in_use(store, router)
         for port in list(store.iter("ports", device_id=router_id, device_owner="network:router_gateway")):
             remove_port(store, port["id"])
+        for port in _snat_ports(store, router):
+            remove_port(store, port["id"])
         router["external_gateway_info"] = None
     if new_net:
         net = store.get("networks", str(new_net))
@@ -76,6 +83,10 @@ def set_gateway(store: Store, router_id: str, info: dict[str, Any] | None, *,
             "network_id": net["id"], "enable_snat": bool((info or {}).get("enable_snat", True)),
             "external_fixed_ips": [dict(ip) for ip in port["fixed_ips"]],
         }
+        for iface in interface_ports(store, router_id):
+            for ip in iface["fixed_ips"]:
+                if (subnet := store.get("subnets", ip["subnet_id"])) is not None:
+                    _add_snat_port(store, router, subnet)
     return touch(store, router)
 
 
@@ -86,6 +97,36 @@ def check_gateway_not_in_use(store: Store, router: Record) -> None:
         raise neutron_error(409, "RouterExternalGatewayInUseByFloatingIp",
                             f"Gateway cannot be updated for router {router['id']}, since a gateway to external "
                             f"network {net_id} is required by one or more floating IPs.")
+
+
+def interface_owner(router: Record) -> str:
+    """The owner Neutron gives a router's interface ports: DVR, HA or plain."""
+    if router.get("distributed"):
+        return "network:router_interface_distributed"
+    return "network:ha_router_replicated_interface" if router.get("ha") else "network:router_interface"
+
+
+def _add_ha_ports(store: Store, router: Record) -> None:
+    """l3_hamode_db: one ``network:router_ha_interface`` port per L3 agent on the project's hidden HA network."""
+    name = f"HA network tenant {router['project_id']}"
+    net = next(store.iter("networks", name=name), None) or create_network(store, "", name)
+    for _ in range(2):
+        create_port(store, net["id"], "", device_owner="network:router_ha_interface", device_id=router["id"],
+                    security_group_ids=[], fixed_ips=[])
+
+
+def _snat_ports(store: Store, router: Record, subnet_id: str | None = None) -> list[Record]:
+    return [p for p in store.iter("ports", device_id=router["id"], device_owner="network:router_centralized_snat")
+            if subnet_id is None or any(ip["subnet_id"] == subnet_id for ip in p["fixed_ips"])]
+
+
+def _add_snat_port(store: Store, router: Record, subnet: Record) -> None:
+    """l3_dvr_db: a DVR router with a gateway gets a ``network:router_centralized_snat`` port on each internal
+    subnet (``project_id`` ''), removed with the interface."""
+    if router.get("distributed") and router.get("external_gateway_info") and not _snat_ports(store, router,
+                                                                                               subnet["id"]):
+        create_port(store, subnet["network_id"], "", device_owner="network:router_centralized_snat",
+                    device_id=router["id"], fixed_ips=[{"subnet_id": subnet["id"]}], security_group_ids=[])
 
 
 def interface_ports(store: Store, router_id: str) -> list[Record]:
@@ -105,9 +146,10 @@ def add_router_interface(store: Store, router_id: str, *, subnet_id: str | None 
         raise neutron_error(400, "BadRequest", f"Bad router request: Subnet {subnet['id']} does not have a "
                             "gateway IP.")
     _check_no_overlap(store, router, subnet)
-    port = create_port(store, subnet["network_id"], router["project_id"], device_owner="network:router_interface",
+    port = create_port(store, subnet["network_id"], router["project_id"], device_owner=interface_owner(router),
                        device_id=router_id, fixed_ips=[{"subnet_id": subnet["id"], "ip_address": subnet["gateway_ip"]}],
                        security_group_ids=[])
+    _add_snat_port(store, router, subnet)
     touch(store, router)
     return port
 
@@ -125,7 +167,7 @@ def _attach_port(store: Store, router: Record, port_id: str) -> Record:
         subnet = store.get("subnets", ip["subnet_id"])
         if subnet is not None:
             _check_no_overlap(store, router, subnet)
-    port.update(device_owner="network:router_interface", device_id=router["id"], status="ACTIVE",
+    port.update(device_owner=interface_owner(router), device_id=router["id"], status="ACTIVE",
                 security_groups=[])
     touch(store, port)
     touch(store, router)
@@ -163,6 +205,7 @@ def remove_router_interface(store: Store, router_id: str, *, subnet_id: str | No
         for sid in ([subnet_id] if subnet_id else subnet_ids):
             check_interface_not_in_use(store, router, str(sid))
         remove_port(store, port["id"])
+        _remove_snat_ports(store, router, subnet_ids)
         touch(store, router)
         return port
     for port in interface_ports(store, router_id):
@@ -173,10 +216,17 @@ def remove_router_interface(store: Store, router_id: str, *, subnet_id: str | No
                 touch(store, port)
             else:
                 remove_port(store, port["id"])
+            _remove_snat_ports(store, router, [str(subnet_id)])
             touch(store, router)
             return port
     raise neutron_error(404, "RouterInterfaceNotFoundForSubnet",
                         f"Router {router_id} has no interface on subnet {subnet_id}")
+
+
+def _remove_snat_ports(store: Store, router: Record, subnet_ids: list[str]) -> None:
+    for sid in subnet_ids:
+        for port in _snat_ports(store, router, sid):
+            remove_port(store, port["id"])
 
 
 def check_interface_not_in_use(store: Store, router: Record, subnet_id: str) -> None:

@@ -15,9 +15,11 @@ from kubespray_cleanup.simulator.store import Record, Store, iso
 AUTO_DELETE_PORT_OWNERS = ("network:dhcp", "network:distributed", "network:floatingip_agent_gateway")
 ROUTER_INTERFACE_OWNERS = ("network:router_interface", "network:router_interface_distributed",
                            "network:ha_router_replicated_interface")
-# Owners whose ports can only go through the router/FIP API (l3_db prevent_l3_port_deletion).
+# Owners whose ports can only go through the router/FIP API (l3_db prevent_l3_port_deletion; the DVR mixin adds
+# its interface and SNAT ports).
 SERVICE_PORT_OWNERS = ("network:router_interface", "network:ha_router_replicated_interface",
-                       "network:router_gateway", "network:floatingip")
+                       "network:router_gateway", "network:floatingip", "network:router_interface_distributed",
+                       "network:router_centralized_snat")
 DHCP_AGENT_ID = "5e6e1000-cc69-5105-aea1-c4ec7d91fc7e"
 DEFAULT_SG_DESCRIPTION = "Default security group"
 _ADMIN_ONLY_PORT_KEYS = ("binding:host_id", "binding:profile", "binding:vif_details", "binding:vif_type")

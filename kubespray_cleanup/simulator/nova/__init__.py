@@ -1,6 +1,7 @@
 """Nova (compute v2.1): servers, flavors, keypairs, server groups, volume attachments.
 
-``model`` holds the state rules, ``api`` (servers), ``limits`` (flavors, quotas) and ``resources`` (keypairs, server
+``model`` holds the state rules, ``deletion`` the delete, soft delete and release of ports and
+volumes, ``api`` (servers), ``limits`` (flavors, quotas) and ``resources`` (keypairs, server
 groups, attachments, interfaces) the handlers, ``view`` the JSON shapes. Imports the simulator core, and Neutron
 and Cinder only through their ``interface`` modules (server ports, attachments).
 The package re-exports the model calls scenario seeding uses, and ``register`` for the app factory.
@@ -13,13 +14,13 @@ from typing import TYPE_CHECKING
 from kubespray_cleanup.simulator.nova import api as nova_api
 from kubespray_cleanup.simulator.nova import limits as nova_limits
 from kubespray_cleanup.simulator.nova import resources as nova_resources
+from kubespray_cleanup.simulator.nova.deletion import destroy_server
 from kubespray_cleanup.simulator.nova.model import (
     attach_volume,
     create_flavor,
     create_keypair,
     create_server,
     create_server_group,
-    destroy_server,
     detach_volume,
     finish_build,
 )

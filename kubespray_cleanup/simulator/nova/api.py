@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 
 from kubespray_cleanup.simulator.api_common import paged_listing, policy_forbidden, project_of, truthy
 from kubespray_cleanup.simulator.http import ApiError, empty, json_response, nova_fault
+from kubespray_cleanup.simulator.nova import deletion
 from kubespray_cleanup.simulator.nova import model as nova_model
 from kubespray_cleanup.simulator.nova.view import COMPUTE, mv, server_basic, server_detail
 from kubespray_cleanup.simulator.store import Record
@@ -278,11 +279,23 @@ def update_server(ctx: Ctx, server_id: str) -> Response:
 
 
 def delete_server(ctx: Ctx, server_id: str) -> Response:
-    """204; ``task_state`` deleting, then gone after ``server.delete`` (Nova-made ports, volumes...)."""
+    """204; ``task_state`` deleting, then gone after ``server.delete`` (Nova-made ports, volumes...).
+
+    With ``reclaim_instance_interval`` > 0 a launched server is only soft-deleted (servers.py ``_delete``); one
+    never launched is deleted at once, like Nova does when ``soft_delete`` refuses it."""
     server = get_server(ctx, server_id)
     check_unlocked(ctx, server)
-    nova_model.begin_delete(ctx.store, server_id, ctx.op_time("server.delete"), ctx.op_time("volume.delete"))
+    interval = ctx.store.deployment.reclaim_instance_interval
+    if interval > 0 and server.get("OS-SRV-USG:launched_at"):
+        deletion.soft_delete(ctx.store, server_id, ctx.op_time("server.delete"), interval,
+                             lambda: deletion.destroy_server(ctx.store, server_id, **_release_times(ctx)))
+        return empty(204)
+    deletion.begin_delete(ctx.store, server_id, ctx.op_time("server.delete"), **_release_times(ctx))
     return empty(204)
+
+
+def _release_times(ctx: Ctx) -> dict[str, float]:
+    return {"volume_delete_delay": ctx.op_time("volume.delete"), "release_delay": ctx.op_time("server.release")}
 
 
 # --- server actions ----------------------------------------------------------------------------------
@@ -291,7 +304,15 @@ def _force_delete(ctx: Ctx, server: Record, arg: Any) -> None:
     if server.get("_stuck_delete") and not ctx.is_admin:
         server["OS-EXT-STS:task_state"] = "deleting"  # the compute host never answers
         return
-    nova_model.destroy_server(ctx.store, server["id"], volume_delete_delay=ctx.op_time("volume.delete"))
+    deletion.destroy_server(ctx.store, server["id"], **_release_times(ctx))
+
+
+def _restore(ctx: Ctx, server: Record, arg: Any) -> None:
+    """deferred_delete.py ``restore``: only a soft-deleted server (409 otherwise)."""
+    check_unlocked(ctx, server)
+    if server.get("OS-EXT-STS:vm_state") != "soft_deleted":
+        raise _invalid_state(server, "restore")
+    deletion.restore(ctx.store, server["id"])
 
 
 def _reset_state(ctx: Ctx, server: Record, arg: Any) -> None:
@@ -327,7 +348,7 @@ def _power(target: str, needed: tuple[str, ...], action: str) -> Callable[[Ctx, 
 
 
 _ACTIONS: dict[str, Callable[[Ctx, Record, Any], None]] = {
-    "forceDelete": _force_delete, "os-resetState": _reset_state, "lock": _lock, "unlock": _unlock,
+    "forceDelete": _force_delete, "restore": _restore, "os-resetState": _reset_state, "lock": _lock, "unlock": _unlock,
     "os-stop": _power("stopped", ("active", "error"), "stop"), "os-start": _power("active", ("stopped",), "start"),
     "reboot": _power("active", ("active", "stopped", "error"), "reboot"),
 }

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import hashlib
 import random
 import string
@@ -386,41 +385,3 @@ def sync_derived(store: Store, server: Record) -> Record:
         {"id": b["volume_id"], "delete_on_termination": bool(b.get("delete_on_termination"))}
         for b in bdms(store, server)]
     return server
-
-
-# --- servers: deletion ---------------------------------------------------------------------------
-def destroy_server(store: Store, server_id: str, *, volume_delete_delay: float = 0.0) -> None:
-    """What nova-compute does before ``instance.destroy()``: ports, volumes, then group membership."""
-    server = store.get("servers", server_id)
-    if server is None:
-        return
-    for port in server_ports(store, server_id):
-        release_port(store, port)
-    doomed = [b["volume_id"] for b in bdms(store, server) if b.get("delete_on_termination")]
-    for volume_id, attachment_id in cinder.attachments_of_server(store, server_id):
-        cinder.remove_attachment(store, volume_id, attachment_id)
-    for volume_id in doomed:
-        with contextlib.suppress(ApiError):  # nova-compute only logs a failed delete_on_termination delete
-            cinder.begin_volume_delete(store, str(volume_id), volume_delete_delay)
-    for group in store.iter("server_groups"):
-        if server_id in group.get("members", []):
-            group["members"] = [m for m in group["members"] if m != server_id]
-    store.remove("servers", server_id)
-
-
-def begin_delete(store: Store, server_id: str, delay: float, volume_delete_delay: float) -> None:
-    """``task_state`` deleting now (``status`` unchanged), gone after ``delay`` unless the host is stuck."""
-    server = store.get("servers", server_id)
-    if server is None or server.get("OS-EXT-STS:task_state") == "deleting":
-        return
-    server["OS-EXT-STS:task_state"] = "deleting"
-    server["updated"] = iso(store.utcnow())
-    if server.get("_stuck_delete"):
-        return
-    store.schedule(delay, lambda: _finish_delete(store, server_id, volume_delete_delay))
-
-
-def _finish_delete(store: Store, server_id: str, volume_delete_delay: float) -> None:
-    server = store.get("servers", server_id)
-    if server is not None and server.get("OS-EXT-STS:task_state") == "deleting":
-        destroy_server(store, server_id, volume_delete_delay=volume_delete_delay)

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from kubespray_cleanup.simulator import glance, neutron, nova
+from kubespray_cleanup.simulator.deployment import Deployment
 from kubespray_cleanup.simulator.scenarios import kubespray
-from kubespray_cleanup.simulator.scenarios.document import Credential, Scenario, resolve
+from kubespray_cleanup.simulator.scenarios.document import Credential, Scenario, ScenarioError, resolve
 from kubespray_cleanup.simulator.store import Project, Record, Store
 
 
@@ -64,6 +65,11 @@ def load_scenario(store: Store, spec: str) -> Scenario:
 
 
 def apply(store: Store, scenario: Scenario, data: dict[str, Any], projects: dict[str, Project]) -> None:
+    if data.get("deployment") is not None:
+        try:
+            store.deployment = Deployment.from_mapping(data["deployment"])
+        except (TypeError, ValueError) as exc:
+            raise ScenarioError(f"scenario {scenario.name}: {exc}") from None
     for flavor in data.get("flavors", []):
         nova.create_flavor(store, **flavor)
     for image in data.get("images", []):
