@@ -15,6 +15,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from kubespray_cleanup.simulator.app import Simulator
 from kubespray_cleanup.simulator.faults import FaultSpec
 from kubespray_cleanup.simulator.latency import LatencyProfile
+from kubespray_cleanup.simulator.ratelimit import RateLimiter, RateLimitSpec
 from kubespray_cleanup.simulator.scenarios import Scenario, load_scenario
 from kubespray_cleanup.simulator.store import Store
 
@@ -39,12 +40,14 @@ class SimulatorServer:
 
     def __init__(self, scenario: str = "empty", host: str = "127.0.0.1", port: int = 0,
                  latency: LatencyProfile | str = "none", time_scale: float = 1.0,
-                 faults: FaultSpec | str | None = None, request_log: IO[str] | None = None) -> None:
+                 faults: FaultSpec | str | None = None, request_log: IO[str] | None = None,
+                 rate_limit: RateLimiter | RateLimitSpec | str | None = None) -> None:
         self.store = Store(time_scale=time_scale)
         started = time.perf_counter()
         self.scenario: Scenario = load_scenario(self.store, scenario)
         self.load_seconds = time.perf_counter() - started
-        self.simulator = Simulator(self.store, latency=latency, faults=faults, request_log=request_log)
+        self.simulator = Simulator(self.store, latency=latency, faults=faults, request_log=request_log,
+                                   rate_limit=rate_limit)
         self._server: BaseWSGIServer = make_server(host, port, self.simulator, threaded=True,
                                                    request_handler=_QuietHandler)
         self._server.daemon_threads = True  # type: ignore[attr-defined]

@@ -70,6 +70,17 @@ def test_each_fault_kind_alone_is_survived(world_stage: Callable[..., WorldStage
         assert run["by_status"].get(kind, 0) > 0, run
 
 
+def test_demo_cleanup_behind_a_gateway_rate_limit_backs_off_and_ends_clean(
+        world_stage: Callable[..., WorldStage], record_figures: Callable[..., None]) -> None:
+    """40 requests/s with a burst of 4, through real openstacksdk: the run meets 429s with Retry-After, waits
+    them out, and ends clean with no 409 and nothing kept touched."""
+    log = io.StringIO()
+    stage = world_stage("demo", rate_limit="40,burst=4", request_log=log)
+    run = _clean_run(stage, log, Expectation.of(stage.world), "rate limit")
+    record_figures(rate_limit="40,burst=4", **run)
+    assert run["by_status"].get("429", 0) > 0, run
+
+
 def test_tokens_expiring_every_half_second_are_renewed(world_stage: Callable[..., WorldStage],
                                                      record_figures: Callable[..., None]) -> None:
     """token_ttl=0.5 s on a run lasting seconds (realistic latency, time scale 40): tokens expire mid-run, are renewed,
