@@ -53,6 +53,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1, help="scenario seed (same for every contender)")
     parser.add_argument("--contenders", default=",".join(registry()),
                         help=f"comma-separated subset of {', '.join(registry())}")
+    parser.add_argument("--baselines-up-to", type=int, default=0, metavar="N",
+                        help="run the other contenders only at sizes of at most N clusters, tf-cleanup at every size "
+                             "(0: every contender everywhere); under a rate limit each run needs requests/R seconds")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="where JSON, PNG, logs go")
     parser.add_argument("--planning-resources", type=int, default=20_000,
                         help="size of the synthetic inventory planned (0: skip)")
@@ -147,6 +150,8 @@ def run_scenarios(args: argparse.Namespace, profile: LatencyProfile) -> list[dic
         with tempfile.TemporaryDirectory(prefix=f"bench-{clusters}-") as tmp:
             scenario_file = scenario.write(Path(tmp) / "scenario.yaml")
             for name in names:
+                if name != "tf-cleanup" and 0 < args.baselines_up_to < clusters:
+                    continue
                 _progress(clusters, name)
                 result = run_one(name, scenario, scenario_file, Path(tmp), args, profile, entry, args.time_scale)
                 entry["contenders"][name] = result

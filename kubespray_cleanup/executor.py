@@ -298,8 +298,10 @@ class Executor:
     def _poll(self, now: float) -> None:
         kinds = {self.resources[k].kind for k in [*self._waiting, *self._not_ready]}
         for kind in sorted(kinds, key=lambda k: k.value):
+            pending = [self.resources[k] for k in [*self._waiting, *self._not_ready] if self.resources[k].kind is kind]
             try:
-                live = call_with_retry(lambda kind=kind: self._listed(kind, HANDLERS[kind].live_ids),  # type: ignore[misc]
+                live = call_with_retry(lambda kind=kind, pending=pending: self._listed(  # type: ignore[misc]
+                                           kind, lambda conn: HANDLERS[kind].live_ids(conn, pending)),
                                        attempts=self.options.retry_attempts, base=self.options.retry_base,
                                        sleep=self.clock.sleep)
             except Exception as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -153,6 +153,10 @@ class KindHandler:
     def delete(self, conn: Any, res: Resource) -> None:
         raise NotImplementedError
 
+    def delete_by_path(self, conn: Any, ident: str) -> None:
+        """DELETE ``<path>/<ident>`` as a plain request (see :func:`delete_at`)."""
+        delete_at(getattr(conn, self.proxy), f"{self.path}/{ident}")
+
     def delete_in_progress(self, res: Resource) -> bool:
         """The listing shows the object already being deleted (an earlier run's call): only wait for it."""
         return False
@@ -171,8 +175,9 @@ class KindHandler:
         """Last resort for a delete that does not finish (admin-only on most clouds)."""
         raise NotImplementedError
 
-    def live_ids(self, conn: Any) -> dict[str, str]:
-        """Ids that still exist, with their status, for waiting on asynchronous deletes."""
+    def live_ids(self, conn: Any, pending: Sequence[Resource] = ()) -> dict[str, str]:
+        """Ids that still exist, with their status, for waiting on asynchronous deletes (``pending``: the objects
+        waited for, which a kind may use to ask for less than the whole listing)."""
         return {r.id: str(r.attrs.get("status") or "") for r in self.list(conn)}
 
     def from_api(self, attrs: dict[str, Any]) -> Resource:
@@ -203,6 +208,16 @@ def list_rows(proxy: Any, path: str, collection: str) -> list[dict[str, Any]]:
         url = next((str(link["href"]) for link in links if isinstance(link, dict) and link.get("rel") == "next"
                     and link.get("href")), None)
     return rows
+
+
+def delete_at(proxy: Any, path: str) -> None:
+    """DELETE ``path`` through an openstacksdk proxy without building SDK resource objects (about half of a
+    delete's client CPU); 404 counts as gone, as ``ignore_missing=True`` does; other errors raise as the SDK's."""
+    from openstack import exceptions
+
+    response = proxy.delete(path)
+    if response.status_code != 404:
+        exceptions.raise_from_response(response)
 
 
 def rel(before: Resource, after_kind: Kind, after_id: str | None, reason: str) -> Iterator[Relation]:

@@ -129,13 +129,22 @@ class FakeCloud:
                  "/ports": ("ports", [Kind.PORT, Kind.ROUTER_INTERFACE]),
                  "/floatingips": ("floatingips", [Kind.FLOATING_IP]),
                  "/security-groups": ("security_groups", [Kind.SECURITY_GROUP])}
-        collection, listed = kinds[path]
+        collection, listed = kinds[path.split("?", 1)[0]]  # filters narrow a listing; ids decide anyway
         response = requests.Response()
         response.status_code = 200
         rows = [o.to_dict() for kind in listed for o in self._list(kind)]
         response._content = json.dumps({collection: rows}).encode()
         return response
     def delete_load_balancer(self, rid: str, **_: Any) -> None: self._delete(Kind.LOAD_BALANCER, rid)
+    def delete(self, path: str, **_: Any) -> requests.Response:
+        """Deletes as the kinds make them (DELETE on the object's path); scripted failures raise."""
+        collection, rid = path.rsplit("/", 1)
+        kinds = {"/ports": Kind.PORT, "/floatingips": Kind.FLOATING_IP, "/subnets": Kind.SUBNET,
+                 "/networks": Kind.NETWORK, "/security-groups": Kind.SECURITY_GROUP, "/os-keypairs": Kind.KEYPAIR}
+        self._delete(kinds[collection], rid)
+        response = requests.Response()
+        response.status_code = 204
+        return response
 
 
 def leaked_plan(**cluster_kw: Any) -> tuple[Plan, list[Resource]]:

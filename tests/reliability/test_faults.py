@@ -125,13 +125,14 @@ def test_executor_retries_a_delete_refused_with_401() -> None:
     class Network:
         calls = 0
 
-        def delete_ip(self, fip_id: str, ignore_missing: bool = True) -> None:
+        def delete(self, path: str) -> requests.Response:
             Network.calls += 1
+            response = requests.Response()
+            response.status_code = 401 if Network.calls == 1 else 204
             if Network.calls == 1:
-                response = requests.Response()
-                response.status_code = 401
                 raise exceptions.HttpException(message="The request you have made requires authentication.",
                                                response=response)
+            return response
 
     class Conn:
         network = Network()
