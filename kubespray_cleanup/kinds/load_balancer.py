@@ -37,4 +37,4 @@ class LoadBalancerHandler(KindHandler):
         return status in ("PENDING_CREATE", "PENDING_UPDATE")
 
     def delete(self, conn: Any, res: Resource) -> None:
-        conn.load_balancer.delete_load_balancer(res.id, ignore_missing=True, cascade=True)
+        self.delete_by_path(conn, res.id, "cascade=true")

@@ -33,7 +33,7 @@ class ServerHandler(KindHandler):
                 yield from rel(res, Kind.VOLUME, volume.get("id"), "server.volumes_attached")
 
     def delete(self, conn: Any, res: Resource) -> None:
-        conn.compute.delete_server(res.id, ignore_missing=True)
+        self.delete_by_path(conn, res.id)
 
     recovery = "force-delete"
 

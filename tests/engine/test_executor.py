@@ -138,12 +138,23 @@ class FakeCloud:
     def delete_load_balancer(self, rid: str, **_: Any) -> None: self._delete(Kind.LOAD_BALANCER, rid)
     def delete(self, path: str, **_: Any) -> requests.Response:
         """Deletes as the kinds make them (DELETE on the object's path); scripted failures raise."""
-        collection, rid = path.rsplit("/", 1)
+        collection, rid = path.split("?", 1)[0].rsplit("/", 1)
         kinds = {"/ports": Kind.PORT, "/floatingips": Kind.FLOATING_IP, "/subnets": Kind.SUBNET,
-                 "/networks": Kind.NETWORK, "/security-groups": Kind.SECURITY_GROUP, "/os-keypairs": Kind.KEYPAIR}
-        self._delete(kinds[collection], rid)
+                 "/networks": Kind.NETWORK, "/security-groups": Kind.SECURITY_GROUP, "/os-keypairs": Kind.KEYPAIR,
+                 "/servers": Kind.SERVER, "/volumes": Kind.VOLUME, "/lbaas/loadbalancers": Kind.LOAD_BALANCER}
+        if kinds[collection] is Kind.VOLUME:
+            self.delete_volume(rid)
+        else:
+            self._delete(kinds[collection], rid)
         response = requests.Response()
         response.status_code = 204
+        return response
+    def request(self, path: str, method: str, json: dict[str, Any] | None = None, **_: Any) -> requests.Response:
+        """``PUT /routers/<id>/remove_router_interface`` as the router-interface kind sends it."""
+        assert method == "PUT" and path.endswith("/remove_router_interface") and json is not None
+        self.remove_interface_from_router(path.split("/")[2], subnet=json["subnet_id"])
+        response = requests.Response()
+        response.status_code = 200
         return response
 
 
