@@ -142,6 +142,7 @@ class KindHandler:
     collection: ClassVar[str] = ""  # key of the list in the answer
     asynchronous: ClassVar[bool] = False  # the delete call returns before the object is gone
     created_field: ClassVar[str] = "created_at"
+    status_field: ClassVar[str] = "status"  # the API field ``live_ids`` reports as the status
 
     def list(self, conn: Any) -> list[Resource]:
         """Every object of the kind, all pages, as plain API records (no SDK resource objects: cheaper)."""
@@ -179,7 +180,10 @@ class KindHandler:
     def live_ids(self, conn: Any, pending: Sequence[Resource] = ()) -> dict[str, str]:
         """Ids that still exist, with their status, for waiting on asynchronous deletes (``pending``: the objects
         waited for, which a kind may use to ask for less than the whole listing)."""
-        return {r.id: str(r.attrs.get("status") or "") for r in self.list(conn)}
+        if type(self).list is not KindHandler.list:  # a kind that reshapes its listing
+            return {r.id: str(r.attrs.get("status") or "") for r in self.list(conn)}
+        rows = list_rows(getattr(conn, self.proxy), self.path, self.collection)  # ids and statuses only: no Resource
+        return {str(row.get("id") or ""): str(row.get(self.status_field) or "") for row in rows}
 
     def from_api(self, attrs: dict[str, Any]) -> Resource:
         return Resource(

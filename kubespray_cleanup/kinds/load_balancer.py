@@ -16,6 +16,7 @@ class LoadBalancerHandler(KindHandler):
     proxy = "load_balancer"
     path = "/lbaas/loadbalancers"
     collection = "loadbalancers"
+    status_field = "provisioning_status"
 
     def from_api(self, attrs: dict[str, Any]) -> Resource:
         return super().from_api({**attrs, "status": attrs.get("provisioning_status")})
