@@ -83,3 +83,25 @@ def plan_bound(plan: Any, profile: LatencyProfile, time_scale: float,
     if skip_reasons:
         graph.remove_edges_from([(a, b) for a, b, why in graph.edges(data="reason") if why in skip_reasons])
     return bound(graph, {k: plan.entries[k].resource.kind for k in graph.nodes}, profile, time_scale)
+
+
+LIST_PAGE = 1000  # the largest page every listing API here serves
+
+
+def minimum_requests(plan: Any) -> int:
+    """Requests no cleanup of this plan can do without: one token, each kind listed once, one call per action.
+
+    Listings count one page per ``LIST_PAGE`` objects of the kind in the project; asynchronous deletes are
+    assumed to be confirmed for free (a tool that never looks would still have to).
+    """
+    kinds: dict[Kind, int] = {}
+    for entry in plan.entries.values():
+        kinds[entry.resource.kind] = kinds.get(entry.resource.kind, 0) + 1
+    acting = {plan.entries[k].resource.kind for k in plan.order()}
+    listings = sum(-(-count // LIST_PAGE) for kind, count in kinds.items() if kind in acting)
+    return 1 + listings + len(plan.order())
+
+
+def limit_seconds(bound_seconds: float, requests: int, rate: float | None) -> float:
+    """The physical limit under a rate limit ``rate`` (requests per second): max(critical path, requests / rate)."""
+    return max(bound_seconds, requests / rate) if rate else bound_seconds

@@ -120,7 +120,7 @@ class SimProcess:
     """``tf-cleanup simulator serve`` on a free loopback port, with its clouds.yaml and Terraform states."""
 
     def __init__(self, scenario_file: Path, work: Path, latency: str, time_scale: float, seed: int | str = 1,
-                 startup_timeout: float = 300.0) -> None:
+                 startup_timeout: float = 300.0, rate_limit: str | None = None) -> None:
         self.work = work
         self.clouds_yaml = work / "clouds.yaml"
         self.states_dir = work / "states"
@@ -129,7 +129,7 @@ class SimProcess:
         self._ready = threading.Event()
         cmd = [sys.executable, "-c", _LAUNCH, "simulator", "serve", "--port", "0", "--scenario", str(scenario_file),
                "--latency", latency, "--time-scale", str(time_scale), "--clouds-yaml", str(self.clouds_yaml),
-               "--states-dir", str(self.states_dir)]
+               "--states-dir", str(self.states_dir), *(["--rate-limit", rate_limit] if rate_limit else [])]
         work.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
                "BENCH_SIM_SEED": str(seed)}

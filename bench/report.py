@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-WALL_OVER_BOUND = 1.15
+WALL_OVER_LIMIT = 1.15
+CPU_MS_PER_REQUEST = 1.5
 SPEEDUP_AT = 10
 SPEEDUP = 10.0
 PLAN_SECONDS, PLAN_MB = 3.0, 300.0
@@ -58,10 +59,15 @@ def targets(doc: dict[str, Any]) -> list[dict[str, Any]]:
                 _target("tf-cleanup: resources left behind, every run", worst_left, "0", worst_left == 0),
                 _target("tf-cleanup: live/shared resources deleted, every run", worst_wrong, "0", worst_wrong == 0)]
     for clusters, run in runs + realtime:
-        ratio = run["wall_over_bound"]
-        out.append(_target(f"tf-cleanup: wall / critical-path bound at {clusters} clusters, time-scale "
-                           f"{run['time_scale']:g}", ratio, f"<= {WALL_OVER_BOUND}",
-                           ratio is not None and ratio <= WALL_OVER_BOUND))
+        ratio = run["wall_over_limit"]
+        what = f"rate limit {run['rate_limit']:g}/s, " if run.get("rate_limit") else ""
+        out.append(_target(f"tf-cleanup: wall / limit at {clusters} clusters, {what}time-scale "
+                           f"{run['time_scale']:g}", ratio, f"<= {WALL_OVER_LIMIT}",
+                           ratio is not None and ratio <= WALL_OVER_LIMIT))
+        if run.get("rate_limit"):
+            cpu = run["client_cpu_ms_per_request"]
+            out.append(_target(f"tf-cleanup: client CPU ms per request at {clusters} clusters", cpu,
+                               f"<= {CPU_MS_PER_REQUEST}", cpu is not None and cpu <= CPU_MS_PER_REQUEST))
     for clusters, run in runs:
         budget = request_budget(run["deleted_objects"])
         total = run["requests"]["total"]
@@ -84,8 +90,9 @@ def _row(cells: list[Any]) -> str:
     return "| " + " | ".join(str(c) for c in cells) + " |"
 
 
-_COLUMNS = ["clusters", "contender", "time-scale", "wall s", "bound s", "wall/bound", "requests", "GET", "POST", "PUT",
-            "DELETE", "409", "deleted", "left behind", "live/shared deleted"]
+_COLUMNS = ["clusters", "contender", "time-scale", "rate limit", "wall s", "bound s", "limit s", "wall/limit",
+            "requests", "minimum", "GET", "DELETE", "409", "429", "client CPU ms/req", "deleted", "left behind",
+            "live/shared deleted"]
 
 
 def _rows(doc: dict[str, Any]) -> list[tuple[int, str, dict[str, Any]]]:
@@ -103,20 +110,26 @@ def table(doc: dict[str, Any]) -> str:
     lines = [f"latency {meta.get('latency')}, {meta.get('live_clusters')} live clusters per scenario, seed "
              f"{meta.get('seed')}, {meta.get('cpus')} CPU(s), openstacksdk {meta.get('openstacksdk')}", "",
              _row(_COLUMNS), _row(["---:", "---"] + ["---:"] * (len(_COLUMNS) - 2))]
+    minimum = {s["clusters"]: s.get("minimum_requests", "-") for s in doc.get("scenarios", [])}
     for clusters, name, run in _rows(doc):
         methods = run["requests"]["by_method"]
-        lines.append(_row([clusters, name, f"{run['time_scale']:g}", f"{run['wall_s']:.2f}", f"{run['bound_s']:.2f}",
-                           f"{run['wall_over_bound']:.2f}" if run["wall_over_bound"] else "-",
-                           run["requests"]["total"], methods.get("GET", 0), methods.get("POST", 0),
-                           methods.get("PUT", 0), methods.get("DELETE", 0), run["requests"]["conflicts_409"],
-                           run["deleted_objects"], run["left_behind"], run["wrongly_deleted"]]))
-    lines += ["", "Critical paths (simulated seconds; 'relations only' leaves out Terraform's create-order edges):"]
+        cpu = run.get("client_cpu_ms_per_request")
+        lines.append(_row([clusters, name, f"{run['time_scale']:g}",
+                           f"{run['rate_limit']:g}/s" if run.get("rate_limit") else "-", f"{run['wall_s']:.2f}",
+                           f"{run['bound_s']:.2f}", f"{run['limit_s']:.2f}",
+                           f"{run['wall_over_limit']:.2f}" if run["wall_over_limit"] else "-",
+                           run["requests"]["total"], minimum[clusters], methods.get("GET", 0),
+                           methods.get("DELETE", 0), run["requests"]["conflicts_409"], run.get("429", 0),
+                           f"{cpu:.2f}" if cpu is not None else "-", run["deleted_objects"], run["left_behind"],
+                           run["wrongly_deleted"]]))
+    lines += ["", "Critical paths (simulated seconds; 'enforced' keeps only the edges OpenStack enforces, the bound; "
+                  "'plan' adds tf-cleanup's ordering-only edges):"]
     for scenario in doc.get("scenarios", []):
-        for key in ("bound", "bound_relations_only"):
+        for key in ("bound", "bound_plan"):
             bound = scenario.get(key, {})
             path = bound.get("path", [])
             shown = " -> ".join(path if len(path) <= 6 else path[:3] + ["..."] + path[-2:])
-            what = "plan" if key == "bound" else "relations only"
+            what = "enforced" if key == "bound" else "plan"
             lines.append(f"  {scenario['clusters']:>4} clusters, {what}: {bound.get('simulated_seconds')} s: {shown}")
     lines += ["", "Left behind / errors:"]
     for clusters, name, run in _rows(doc):
@@ -144,22 +157,19 @@ def write_json(doc: dict[str, Any], path: Path) -> Path:
     return path
 
 
-def _panel(ax: Any, xs: list[int], lines: dict[str, list[float]], bound: list[float], title: str) -> None:
-    for name, ys in lines.items():
-        ax.plot(xs[:len(ys)], ys, marker="o", label=name)
-    ax.plot(xs, bound, linestyle="--", color="grey", label="critical-path bound")
+def _axes(ax: Any, xs: list[int], ylabel: str, title: str) -> None:
     if len(xs) > 1:
         ax.set_xscale("log")
-        ax.set_yscale("log")
+    ax.set_yscale("symlog" if ylabel.startswith("requests") else "log")
     ax.set_xlabel("leaked Kubespray clusters")
-    ax.set_ylabel("wall time (s)")
+    ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7)
 
 
 def plot(doc: dict[str, Any], path: Path) -> Path | None:
-    """Wall time against leaked clusters (log-log): every contender, and tf-cleanup alone at the bound time-scale."""
+    """Two panels against leaked clusters: every contender's wall time with the limit as a line; requests and 409s."""
     try:
         import matplotlib
 
@@ -170,19 +180,27 @@ def plot(doc: dict[str, Any], path: Path) -> Path | None:
     scenarios = doc.get("scenarios", [])
     if not scenarios:
         return None
-    realtime = [s["tf_cleanup_at_bound_time_scale"] for s in scenarios if s.get("tf_cleanup_at_bound_time_scale")]
-    fig, axes = plt.subplots(1, 2 if realtime else 1, figsize=(11 if realtime else 6.4, 4.2), dpi=110,
-                             squeeze=False)
-    xs = [s["clusters"] for s in scenarios]
+    fig, (walls, calls) = plt.subplots(1, 2, figsize=(11.5, 4.4), dpi=110)
     meta = doc.get("meta", {})
-    lines = {name: [s["contenders"][name]["wall_s"] for s in scenarios if name in s["contenders"]]
-             for name in scenarios[0]["contenders"]}
-    main_bound = [next(iter(s["contenders"].values()))["bound_s"] for s in scenarios]
-    _panel(axes[0][0], xs, lines, main_bound,
-           f"All contenders, {meta.get('latency')} latency, time-scale {meta.get('time_scale'):g}")
-    if realtime and len(realtime) == len(xs):
-        _panel(axes[0][1], xs, {"tf-cleanup": [r["wall_s"] for r in realtime]}, [r["bound_s"] for r in realtime],
-               f"tf-cleanup, time-scale {realtime[0]['time_scale']:g} (client CPU small against cloud time)")
+    names = list(dict.fromkeys(n for s in scenarios for n in s["contenders"]))
+    for i, name in enumerate(names):
+        rows = [(s["clusters"], s["contenders"][name]) for s in scenarios if name in s["contenders"]]
+        color = f"C{i}"
+        walls.plot([c for c, _ in rows], [r["wall_s"] for _, r in rows], marker="o", color=color, label=name)
+        calls.plot([c for c, _ in rows], [r["requests"]["total"] for _, r in rows], marker="o", color=color,
+                   label=f"{name}: requests")
+        calls.plot([c for c, _ in rows], [r["409"] for _, r in rows], marker="x", linestyle=":", color=color,
+                   label=f"{name}: 409s")
+    xs = [s["clusters"] for s in scenarios]
+    limits = [next(iter(s["contenders"].values()))["limit_s"] for s in scenarios]
+    rate = meta.get("rate_limit")
+    walls.plot(xs, limits, linestyle="--", color="grey",
+               label=f"limit: max(critical path, minimum requests / {rate:g})" if rate else "critical-path bound")
+    calls.plot(xs, [s.get("minimum_requests", 0) for s in scenarios], linestyle="--", color="grey",
+               label="minimum requests")
+    scale = f"time-scale {meta.get('time_scale'):g}" + (f", rate limit {rate:g} req/s" if rate else "")
+    _axes(walls, xs, "wall time (s)", f"Wall time, {meta.get('latency')} latency, {scale}")
+    _axes(calls, xs, "requests (and 409s)", "API requests (solid) and 409 conflicts (dotted)")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)

@@ -103,8 +103,9 @@ class Damage:
 
     deleted_records: int  # every leaked record gone, cascades included
     deleted_objects: int  # leaked records a cleanup acts on itself (see decided_here)
-    left_behind: int
+    left_behind: int  # objects a cleanup had to decide on (see decided_here) still there
     left_behind_by_table: dict[str, int]
+    left_behind_records: int  # every leaked record still there, children of a left parent included
     wrongly_deleted: int
     wrongly_deleted_by_table: dict[str, int]
     leaked_records: int
@@ -112,6 +113,7 @@ class Damage:
     def to_dict(self) -> dict[str, Any]:
         return {"deleted_records": self.deleted_records, "deleted_objects": self.deleted_objects,
                 "leaked_records": self.leaked_records, "left_behind": self.left_behind,
+                "left_behind_records": self.left_behind_records,
                 "left_behind_by_table": self.left_behind_by_table, "wrongly_deleted": self.wrongly_deleted,
                 "wrongly_deleted_by_table": self.wrongly_deleted_by_table}
 
@@ -122,12 +124,14 @@ def judge(before: Snapshot, after: Snapshot, leaked_jobs: Iterable[str]) -> Dama
     present = {_key(t, r) for t, recs in after.items() if not t.startswith("_") for r in recs}
     decided = {_key(t, r) for t, recs in before.items() if not t.startswith("_") for r in recs if decided_here(t, r)}
     gone_leaked = [k for k, job in owner_of.items() if job in leaked and k not in present]
-    left = Counter(k[0] for k, job in owner_of.items() if job in leaked and k in present)
+    still = [k for k, job in owner_of.items() if job in leaked and k in present]
+    left = Counter(k[0] for k in still if k in decided)
     wrong = Counter(k[0] for k, job in owner_of.items() if job not in leaked and k not in present)
     return Damage(
         deleted_records=len(gone_leaked),
         deleted_objects=sum(1 for k in gone_leaked if k in decided),
         left_behind=sum(left.values()), left_behind_by_table=dict(sorted(left.items())),
+        left_behind_records=len(still),
         wrongly_deleted=sum(wrong.values()), wrongly_deleted_by_table=dict(sorted(wrong.items())),
         leaked_records=sum(1 for job in owner_of.values() if job in leaked),
     )

@@ -295,6 +295,8 @@ def simulator() -> None:
                    "none (everything instant, for unit-speed tests), or a YAML file.")
 @click.option("--time-scale", type=click.FloatRange(min=0.001), default=1.0, show_default=True)
 @click.option("--faults", metavar="SPEC", help="e.g. 'rate=0.05,seed=1' or '500=0.02,429=0.01,token_ttl=30'.")
+@click.option("--rate-limit", metavar="RPS[,burst=N][,per=project|service]",
+              help="A gateway's token bucket: over RPS requests per second, 429 with Retry-After.")
 @click.option("--clouds-yaml", type=click.Path(dir_okay=False), metavar="PATH",
               help="Write a clouds.yaml with one cloud per project plus admin.")
 @click.option("--states-dir", type=click.Path(file_okay=False), metavar="DIR",

@@ -1,11 +1,12 @@
 """The parallel walk: delete as soon as every predecessor is gone, wait by listing, retry, skip downstream of failure.
 
 A ready set (not generation barriers) feeds a bounded thread pool; each service has its own
-semaphore. A delete counts as done only when the object is gone: synchronous Neutron/Nova calls
-are gone on 204/404, asynchronous kinds (servers, volumes, snapshots, load balancers) are polled
-by listing their kind once per interval for all pending objects. A dependency refusal (409, or
-Cinder's and Octavia's 400) re-lists what can block that kind, names the blocker, adds the edge
-and retries within bounds. A failed node skips its dependents; only root causes are reported.
+adaptive window of calls in flight (``concurrency``: it shrinks on 429 and grows back). A delete
+counts as done only when the object is gone: synchronous Neutron/Nova calls are gone on 204/404,
+asynchronous kinds (servers, volumes, snapshots, load balancers) are polled by listing their kind
+once per interval for all pending objects. A dependency refusal (409, or Cinder's and Octavia's
+400) re-lists what can block that kind, names the blocker, adds the edge and retries within
+bounds. A failed node skips its dependents; only root causes are reported.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import networkx as nx
 import structlog
 
 from kubespray_cleanup.audit import acting_on
 from kubespray_cleanup.clock import Clock
+from kubespray_cleanup.concurrency import AdaptiveLimit
 from kubespray_cleanup.kinds import HANDLERS
 from kubespray_cleanup.kinds.base import AUTO_PORT_OWNERS, RELEASING, SERVICE_PORT_OWNERS, Index
 from kubespray_cleanup.model import Kind, Resource
@@ -29,6 +31,7 @@ from kubespray_cleanup.planner import DETACH, Plan
 from kubespray_cleanup.retry import call_with_retry, status_of
 
 log = structlog.get_logger("tf-cleanup")
+T = TypeVar("T")
 
 DONE, FAILED, SKIPPED, INTERRUPTED = "done", "failed", "skipped", "interrupted"
 
@@ -118,8 +121,9 @@ class Executor:
         self._events: queue.Queue[tuple[str, str, Any]] = queue.Queue()
         self._stop = threading.Event()
         limits = self.options.service_limits
-        self._semaphores = {s: threading.BoundedSemaphore(max(1, limits.get(s, 4))) for s in
-                            {"compute", "network", "volume", "load-balancer"}}
+        ceiling = max(1, self.options.max_parallel)
+        self.limits = {s: AdaptiveLimit(min(ceiling, max(1, limits.get(s, 4))), self.clock) for s in
+                       ("compute", "network", "volume", "load-balancer")}
         self.result = RunResult()
         self._started: dict[str, float] = {}
         self._attempts: dict[str, int] = {}
@@ -211,8 +215,9 @@ class Executor:
         self._attempts[key] = self._attempts.get(key, 0) + 1
         action = (lambda: handler.recover(self.conn, res)) if recovering else (lambda: handler.delete(self.conn, res))
         try:
-            with self._semaphores[handler.service], acting_on(res):
-                call_with_retry(action, attempts=self.options.retry_attempts,
+            with acting_on(res):
+                call_with_retry(lambda: self.limits[handler.service].call(action),
+                                attempts=self.options.retry_attempts,
                                 base=self.options.retry_base, sleep=self.clock.sleep,
                                 on_retry=lambda exc, n: log.info("delete_retried", resource=res.label,
                                                                  status=status_of(exc), attempt=n))
@@ -295,8 +300,10 @@ class Executor:
     def _poll(self, now: float) -> None:
         kinds = {self.resources[k].kind for k in [*self._waiting, *self._not_ready]}
         for kind in sorted(kinds, key=lambda k: k.value):
+            pending = [self.resources[k] for k in [*self._waiting, *self._not_ready] if self.resources[k].kind is kind]
             try:
-                live = call_with_retry(lambda kind=kind: HANDLERS[kind].live_ids(self.conn),  # type: ignore[misc]
+                live = call_with_retry(lambda kind=kind, pending=pending: self._listed(  # type: ignore[misc]
+                                           kind, lambda conn: HANDLERS[kind].live_ids(conn, pending)),
                                        attempts=self.options.retry_attempts, base=self.options.retry_base,
                                        sleep=self.clock.sleep)
             except Exception as exc:
@@ -307,12 +314,18 @@ class Executor:
             for key in [k for k in self._not_ready if self.resources[k].kind is kind]:
                 self._check_ready(key, live, now)
 
+    def _listed(self, kind: Kind, lister: Callable[[Any], T]) -> T:
+        """A listing made within the window of the kind's service."""
+        return self.limits[HANDLERS[kind].service].call(lambda: lister(self.conn))
+
     def _check_waiting(self, key: str, live: dict[str, str], now: float) -> None:
         res = self.resources[key]
         status = live.get(res.id)
-        if status is None or status.lower() == "deleted" or (
-                status == RELEASING and now - self._waiting[key] > self.options.release_grace):
+        if status is None or status.lower() == "deleted":
             self._complete(key)
+        elif status == RELEASING:  # gone from its listing; wait a while for its ports and volumes, never recover
+            if now - self._waiting[key] > min(self.options.release_grace, self.options.resource_timeout):
+                self._complete(key)
         elif status.lower() == "soft_deleted":  # reclaim_instance_interval > 0: only forceDelete frees it now
             self._stuck_or_recover(key, "soft-deleted (the cloud defers deletes)")
         elif status.lower() in _STUCK_STATUSES:
@@ -403,7 +416,7 @@ class Executor:
         fresh: list[Resource] = []
         for kind in kinds:
             try:
-                fresh.extend(call_with_retry(lambda kind=kind: HANDLERS[kind].list(self.conn),  # type: ignore[misc]
+                fresh.extend(call_with_retry(lambda kind=kind: self._listed(kind, HANDLERS[kind].list),  # type: ignore[misc]
                                              attempts=self.options.retry_attempts, base=self.options.retry_base,
                                              sleep=self.clock.sleep))
             except Exception as exc:

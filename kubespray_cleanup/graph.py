@@ -14,6 +14,7 @@ from kubespray_cleanup.model import Kind
 STATE_REASON = "tfstate.dependencies"
 # Edges that only order deletes (the service accepts either order): dropped where they would close a cycle.
 _SOFT_REASONS = frozenset({STATE_REASON, REMOTE_GROUP_REASON, *KEEP_ONLY_REASONS})
+ORDERING_ONLY_REASONS = _SOFT_REASONS | {"conflict"}  # edges OpenStack itself does not enforce (or learnt at run time)
 # State dependencies become edges only between kinds whose deletes can block one another. Terraform's
 # create order also records dependencies that are no delete constraint (a load balancer created after
 # its member servers, a server after its floating IP, every compute object after the subnet).

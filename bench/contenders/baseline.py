@@ -24,11 +24,14 @@ from bench.contenders import CUTOFF, Attempt, Target
 STEPS = ("servers", "ports", "security_groups", "subnets", "networks", "keypairs")
 
 
-def created(item: Any) -> datetime | None:
-    """The item's ``created_at`` as aware UTC (Neutron ``...Z``, Nova keypairs with microseconds, naive = UTC)."""
+def created(item: Any) -> datetime:
+    """The item's ``created_at`` as aware UTC (Neutron ``...Z``, Nova keypairs with microseconds, naive = UTC).
+
+    A missing value raises ``TypeError``, as the script's ``datetime.strptime(obj.created_at, ...)`` does.
+    """
     value = getattr(item, "created_at", None)
     if not value:
-        return None
+        raise TypeError(f"strptime() argument 1 must be str, not {type(value).__name__}")
     parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
@@ -54,8 +57,7 @@ class FixedOrderCleanup:
     def is_old(self, item: Any) -> bool:
         if getattr(item, "name", None) == "default":  # skip the default security group
             return False
-        when = created(item)
-        return when is not None and when < self.oldest_allowed
+        return created(item) < self.oldest_allowed
 
     def delete_if_old(self, delete: Callable[[Any], Any], item: Any, what: str) -> None:
         if self.is_old(item):

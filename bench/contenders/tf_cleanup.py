@@ -68,19 +68,25 @@ def run(target: Target, **executor: Any) -> Attempt:
     os.environ["OS_CLIENT_CONFIG_FILE"] = str(target.clouds_yaml)
     run_settings = settings(target, **executor)
     marks = [("start", time.perf_counter())]
+    cpu = [time.process_time()]
     with engine_logs(target.log_path):
         states, warnings = gather_states(run_settings)
         marks.append(("read_states", time.perf_counter()))
+        cpu.append(time.process_time())
         conn = connect(CloudChoice(run_settings.cloud, "bench"))
         marks.append(("authenticate", time.perf_counter()))
+        cpu.append(time.process_time())
         try:
             plan = plan_run(conn, run_settings, states, warnings)
             marks.append(("list_and_plan", time.perf_counter()))
+            cpu.append(time.process_time())
             result = Executor(conn, plan, run_settings.executor).run()
             marks.append(("execute", time.perf_counter()))
+            cpu.append(time.process_time())
         finally:
             conn.close()
     phases = {name: round(t - marks[i][1], 4) for i, (name, t) in enumerate(marks[1:])}
+    cpu_phases = {name: round(cpu[i + 1] - cpu[i], 4) for i, (name, _) in enumerate(marks[1:len(cpu)])}
     counts: dict[str, int] = {}
     for outcome in result.outcomes.values():
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
@@ -91,5 +97,5 @@ def run(target: Target, **executor: Any) -> Attempt:
                                         + "; ".join(o.message for o in result.root_causes[:3]),
         details={"exit_code": int(exit_code_for(plan, result)), "plan": dict(plan.by_decision()),
                  "actions": len(plan.order()), "outcomes": counts, "poll_interval": run_settings.executor.poll_interval,
-                 "slowest_actions_s": [round(w, 3) for w in waits]},
+                 "slowest_actions_s": [round(w, 3) for w in waits], "cpu_s_by_phase": cpu_phases},
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -144,6 +144,7 @@ class KindHandler:
     collection: ClassVar[str] = ""  # key of the list in the answer
     asynchronous: ClassVar[bool] = False  # the delete call returns before the object is gone
     created_field: ClassVar[str] = "created_at"
+    status_field: ClassVar[str] = "status"  # the API field ``live_ids`` reports as the status
 
     def list(self, conn: Any) -> list[Resource]:
         """Every object of the kind, all pages, as plain API records (no SDK resource objects: cheaper)."""
@@ -158,6 +159,11 @@ class KindHandler:
 
     def delete(self, conn: Any, res: Resource) -> None:
         raise NotImplementedError
+
+    def delete_by_path(self, conn: Any, ident: str, query: str = "") -> None:
+        """DELETE ``<path>/<ident>`` (the listing path without ``/detail``) as a plain request (:func:`delete_at`)."""
+        base = self.path.removesuffix("/detail")
+        delete_at(getattr(conn, self.proxy), f"{base}/{ident}{'?' + query if query else ''}")
 
     def delete_in_progress(self, res: Resource) -> bool:
         """The listing shows the object already being deleted (an earlier run's call): only wait for it."""
@@ -177,9 +183,13 @@ class KindHandler:
         """Last resort for a delete that does not finish (admin-only on most clouds)."""
         raise NotImplementedError
 
-    def live_ids(self, conn: Any) -> dict[str, str]:
-        """Ids that still exist, with their status, for waiting on asynchronous deletes."""
-        return {r.id: str(r.attrs.get("status") or "") for r in self.list(conn)}
+    def live_ids(self, conn: Any, pending: Sequence[Resource] = ()) -> dict[str, str]:
+        """Ids that still exist, with their status, for waiting on asynchronous deletes (``pending``: the objects
+        waited for, which a kind may use to ask for less than the whole listing)."""
+        if type(self).list is not KindHandler.list:  # a kind that reshapes its listing
+            return {r.id: str(r.attrs.get("status") or "") for r in self.list(conn)}
+        rows = list_rows(getattr(conn, self.proxy), self.path, self.collection)  # ids and statuses only: no Resource
+        return {str(row.get("id") or ""): str(row.get(self.status_field) or "") for row in rows}
 
     def from_api(self, attrs: dict[str, Any]) -> Resource:
         return Resource(
@@ -209,6 +219,22 @@ def list_rows(proxy: Any, path: str, collection: str) -> list[dict[str, Any]]:
         url = next((str(link["href"]) for link in links if isinstance(link, dict) and link.get("rel") == "next"
                     and link.get("href")), None)
     return rows
+
+
+def delete_at(proxy: Any, path: str) -> None:
+    """DELETE ``path`` through an openstacksdk proxy without building SDK resource objects (building one is
+    most of a delete's client CPU: a Nova server has some eighty attributes); see :func:`call_at`."""
+    call_at(proxy, "DELETE", path)
+
+
+def call_at(proxy: Any, method: str, path: str, body: dict[str, Any] | None = None) -> None:
+    """One plain request through an openstacksdk proxy; 404 counts as done (as ``ignore_missing=True``),
+    other errors raise as the SDK's own exceptions (status, response and its Retry-After included)."""
+    from openstack import exceptions
+
+    response = proxy.delete(path) if method == "DELETE" else proxy.request(path, method, json=body)
+    if response.status_code != 404:
+        exceptions.raise_from_response(response)
 
 
 def rel(before: Resource, after_kind: Kind, after_id: str | None, reason: str) -> Iterator[Relation]:

@@ -31,7 +31,7 @@ class FloatingIPHandler(KindHandler):
         yield Relation(res.key, node_key(Kind.ROUTER, str(router_id)), "floating_ip.router_id")
 
     def delete(self, conn: Any, res: Resource) -> None:
-        conn.network.delete_ip(res.id, ignore_missing=True)
+        self.delete_by_path(conn, res.id)
 
     def disassociate(self, conn: Any, res: Resource) -> None:
         conn.network.update_ip(res.id, port_id=None)

@@ -22,4 +22,4 @@ class KeypairHandler(KindHandler):
         return super().from_api({**inner, "id": inner.get("name")})
 
     def delete(self, conn: Any, res: Resource) -> None:
-        conn.compute.delete_keypair(res.name, ignore_missing=True)
+        self.delete_by_path(conn, res.name)

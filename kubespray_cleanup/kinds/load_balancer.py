@@ -16,6 +16,7 @@ class LoadBalancerHandler(KindHandler):
     proxy = "load_balancer"
     path = "/lbaas/loadbalancers"
     collection = "loadbalancers"
+    status_field = "provisioning_status"
 
     def from_api(self, attrs: dict[str, Any]) -> Resource:
         return super().from_api({**attrs, "status": attrs.get("provisioning_status")})
@@ -37,4 +38,4 @@ class LoadBalancerHandler(KindHandler):
         return status in ("PENDING_CREATE", "PENDING_UPDATE")
 
     def delete(self, conn: Any, res: Resource) -> None:
-        conn.load_balancer.delete_load_balancer(res.id, ignore_missing=True, cascade=True)
+        self.delete_by_path(conn, res.id, "cascade=true")

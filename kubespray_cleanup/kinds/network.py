@@ -17,4 +17,4 @@ class NetworkHandler(KindHandler):
 
 
     def delete(self, conn: Any, res: Resource) -> None:
-        conn.network.delete_network(res.id, ignore_missing=True)
+        self.delete_by_path(conn, res.id)

@@ -45,4 +45,4 @@ class PortHandler(KindHandler):
             yield from rel(res, Kind.SECURITY_GROUP, sg_id, "port.security_groups")
 
     def delete(self, conn: Any, res: Resource) -> None:
-        conn.network.delete_port(res.id, ignore_missing=True)
+        self.delete_by_path(conn, res.id)

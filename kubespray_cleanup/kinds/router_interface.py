@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from kubespray_cleanup.kinds.base import Index, KindHandler, Relation, rel
+from kubespray_cleanup.kinds.base import Index, KindHandler, Relation, call_at, rel
 from kubespray_cleanup.model import Kind, Resource
 
 
@@ -46,13 +46,8 @@ class RouterInterfaceHandler(KindHandler):
         router_id = str(res.attrs.get("router_id"))
         subnet_ids = list(res.attrs.get("subnet_ids") or ())
         self._remove_routes_through(conn, router_id, res)
-        from openstack import exceptions
-
-        for subnet_id in subnet_ids:
-            try:
-                conn.network.remove_interface_from_router(router_id, subnet=subnet_id)
-            except exceptions.NotFoundException:
-                continue
+        for subnet_id in subnet_ids:  # a 404 (already detached) counts as done
+            call_at(conn.network, "PUT", f"/routers/{router_id}/remove_router_interface", {"subnet_id": subnet_id})
 
     @staticmethod
     def _remove_routes_through(conn: Any, router_id: str, res: Resource) -> None:

@@ -27,4 +27,4 @@ class SecurityGroupHandler(KindHandler):
                 yield Relation(res.key, node_key(Kind.SECURITY_GROUP, str(remote)), REMOTE_GROUP_REASON)
 
     def delete(self, conn: Any, res: Resource) -> None:
-        conn.network.delete_security_group(res.id, ignore_missing=True)
+        self.delete_by_path(conn, res.id)

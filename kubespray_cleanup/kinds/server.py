@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 from typing import Any
+from urllib.parse import urlencode
 
 from kubespray_cleanup.kinds.base import RELEASING, Index, KindHandler, Relation, list_rows, rel
 from kubespray_cleanup.model import Kind, Resource
@@ -32,21 +34,10 @@ class ServerHandler(KindHandler):
 
     def delete(self, conn: Any, res: Resource) -> None:
         """A server already ``SOFT_DELETED`` (the cloud defers deletes) only goes with ``forceDelete``."""
-        soft = str(res.attrs.get("status") or "").upper() == "SOFT_DELETED"
-        conn.compute.delete_server(res.id, ignore_missing=True, force=soft)
-
-    def live_ids(self, conn: Any) -> dict[str, str]:
-        """Listed servers, plus ``releasing`` for gone ones still holding a port or a volume.
-
-        Nova unbinds a deleted server's ports and detaches its volumes a moment after the server
-        leaves the list; until then those ports and volumes are not free to delete.
-        """
-        live = super().live_ids(conn)
-        try:
-            holders = _holders(conn)
-        except Exception:  # only the wait for the release is lost: refusals are still retried by the executor
-            return live
-        return {**{sid: RELEASING for sid in holders if sid}, **live}
+        if str(res.attrs.get("status") or "").upper() == "SOFT_DELETED":
+            conn.compute.delete_server(res.id, ignore_missing=True, force=True)
+        else:
+            self.delete_by_path(conn, res.id)
 
     recovery = "force-delete"
 
@@ -55,6 +46,34 @@ class ServerHandler(KindHandler):
 
     def recover(self, conn: Any, res: Resource) -> None:
         conn.compute.delete_server(res.id, ignore_missing=True, force=True)
+
+    def live_ids(self, conn: Any, pending: Sequence[Resource] = ()) -> dict[str, str]:
+        """The servers waited for, listed by name (Nova's ``name`` filter is a regular expression: a short page
+        instead of every server of the project at each poll; ids decide, a namesake is merely listed too), plus
+        ``releasing`` for a gone one that still holds a port or a volume.
+
+        Nova unbinds a deleted server's ports and detaches its volumes a moment after the server leaves the
+        list; until then those ports and volumes are not free to delete. Ports and volumes are listed only in
+        polls where a waited-for server has left the list.
+        """
+        names = sorted({res.name for res in pending})
+        if not names or "" in names or len(names) > NAME_FILTER_MAX:
+            live = super().live_ids(conn, pending)
+        else:
+            query = urlencode({"name": "^(" + "|".join(re.escape(name) for name in names) + ")$"})
+            rows = list_rows(conn.compute, f"{self.path}?{query}", self.collection)
+            live = {str(row.get("id") or ""): str(row.get("status") or "") for row in rows}
+        gone = {res.id for res in pending} - set(live)
+        if not gone:
+            return live
+        try:
+            holders = _holders(conn) & gone
+        except Exception:  # only the wait for the release is lost: refusals are still retried by the executor
+            return live
+        return {**{sid: RELEASING for sid in holders}, **live}
+
+
+NAME_FILTER_MAX = 40  # names per filtered poll; beyond that the URL grows long and one full listing is cheaper
 
 
 def _holders(conn: Any) -> set[str]:

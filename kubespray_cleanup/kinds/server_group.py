@@ -22,4 +22,4 @@ class ServerGroupHandler(KindHandler):
             yield Relation(node_key(Kind.SERVER, str(member)), res.key, "server_group.members")
 
     def delete(self, conn: Any, res: Resource) -> None:
-        conn.compute.delete_server_group(res.id, ignore_missing=True)
+        self.delete_by_path(conn, res.id)

@@ -28,4 +28,4 @@ class SnapshotHandler(KindHandler):
         return status == "creating"
 
     def delete(self, conn: Any, res: Resource) -> None:
-        conn.block_storage.delete_snapshot(res.id, ignore_missing=True)
+        self.delete_by_path(conn, res.id)

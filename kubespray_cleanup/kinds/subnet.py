@@ -21,4 +21,4 @@ class SubnetHandler(KindHandler):
         yield from rel(res, Kind.NETWORK, res.attrs.get("network_id"), "subnet.network_id")
 
     def delete(self, conn: Any, res: Resource) -> None:
-        conn.network.delete_subnet(res.id, ignore_missing=True)
+        self.delete_by_path(conn, res.id)

@@ -34,7 +34,7 @@ class VolumeHandler(KindHandler):
         return status in ("creating", "attaching", "detaching", "downloading", "uploading", "backing-up")
 
     def delete(self, conn: Any, res: Resource) -> None:
-        conn.block_storage.delete_volume(res.id, ignore_missing=True, cascade=True)
+        self.delete_by_path(conn, res.id, "cascade=True")
 
     def held_by_missing(self, res: Resource, fresh: Index) -> str:
         """A volume still marked attached to a server that is gone (a stale attachment)."""

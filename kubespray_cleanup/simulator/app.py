@@ -20,6 +20,7 @@ from kubespray_cleanup.simulator import cinder, control, glance, keystone, neutr
 from kubespray_cleanup.simulator.faults import FaultInjector, FaultSpec
 from kubespray_cleanup.simulator.http import ApiError, json_response, keystone_error
 from kubespray_cleanup.simulator.latency import LatencyProfile, get_profile
+from kubespray_cleanup.simulator.ratelimit import RateLimiter, RateLimitSpec, too_many_requests
 from kubespray_cleanup.simulator.routing import Ctx, Routes, ServiceRegistration
 from kubespray_cleanup.simulator.store import Store, Token
 
@@ -39,8 +40,12 @@ class Simulator:
     """A stateful OpenStack: Keystone, Nova, Neutron, Cinder, Glance and Octavia in one WSGI app."""
 
     def __init__(self, store: Store | None = None, latency: LatencyProfile | str = "none",
-                 faults: FaultSpec | str | None = None, request_log: IO[str] | None = None) -> None:
+                 faults: FaultSpec | str | None = None, request_log: IO[str] | None = None,
+                 rate_limit: RateLimiter | RateLimitSpec | str | None = None) -> None:
         self.store = store or Store()
+        self.rate_limiter: RateLimiter | None = None
+        if rate_limit:
+            self.rate_limiter = rate_limit if isinstance(rate_limit, RateLimiter) else RateLimiter(rate_limit)
         self.latency = get_profile(latency) if isinstance(latency, str) else latency
         self.faults = FaultInjector(faults)
         if self.faults.spec.token_ttl is not None:
@@ -97,6 +102,9 @@ class Simulator:
         route = str(endpoint)
         is_control = route.split(" ", 1)[1].startswith("/_sim")
         if not is_control:
+            refused = self._rate_limited(request, route)
+            if refused is not None:
+                return refused, route
             self._sleep(self.latency.request_delay(request.method, route))
             fault = self.faults.pick(request.method, route)
             self._slept.fault = fault.kind if fault is not None else None
@@ -126,6 +134,15 @@ class Simulator:
         except ApiError as err:
             response = err.response
         return response
+
+    def _rate_limited(self, request: Request, route: str) -> Response | None:
+        """The gateway's 429 when the caller's bucket is empty (checked before the service sees the request)."""
+        if self.rate_limiter is None:
+            return None
+        token = self.store.tokens.get(request.headers.get("X-Auth-Token", ""))
+        service = route.split(" ", 1)[-1].strip("/").split("/", 1)[0]
+        wait = self.rate_limiter.admit(token.project_id if token is not None else "", service)
+        return too_many_requests(service, wait) if wait else None
 
     def _authenticate(self, request: Request) -> Token:
         token_id = request.headers.get("X-Auth-Token", "")

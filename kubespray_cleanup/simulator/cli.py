@@ -12,7 +12,8 @@ import click
 
 
 def serve(host: str, port: int, scenario: str, latency: str, time_scale: float, faults: str | None,
-          clouds_yaml: str | None, states_dir: str | None, request_log: str | None) -> None:
+          clouds_yaml: str | None, states_dir: str | None, request_log: str | None,
+          rate_limit: str | None = None) -> None:
     from kubespray_cleanup.simulator.scenarios import ScenarioError
     from kubespray_cleanup.simulator.server import SimulatorServer
 
@@ -24,7 +25,7 @@ def serve(host: str, port: int, scenario: str, latency: str, time_scale: float, 
         raise click.UsageError(f"cannot open request log {request_log}: {exc.strerror}") from None
     try:
         server = SimulatorServer(scenario, host=host, port=port, latency=latency, time_scale=time_scale,
-                                 faults=faults, request_log=log_file)
+                                 faults=faults, request_log=log_file, rate_limit=rate_limit)
     except (ScenarioError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
     except OSError as exc:

@@ -10,29 +10,18 @@ from pathlib import Path
 from typing import IO, Any
 
 import yaml
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from kubespray_cleanup.simulator.app import Simulator
 from kubespray_cleanup.simulator.deployment import Deployment
 from kubespray_cleanup.simulator.faults import FaultSpec
+from kubespray_cleanup.simulator.keepalive import KeepAliveHandler
 from kubespray_cleanup.simulator.latency import LatencyProfile
+from kubespray_cleanup.simulator.ratelimit import RateLimiter, RateLimitSpec
 from kubespray_cleanup.simulator.scenarios import Scenario, load_scenario
 from kubespray_cleanup.simulator.store import Store
 
 ADMIN_CLOUD = "admin"
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """Keep-alive request handler that does not print a line per request."""
-
-    protocol_version = "HTTP/1.1"
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        return None
-
-    def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 - werkzeug's signature
-        if type == "error":
-            super().log(type, message, *args)
 
 
 class SimulatorServer:
@@ -41,16 +30,18 @@ class SimulatorServer:
     def __init__(self, scenario: str = "empty", host: str = "127.0.0.1", port: int = 0,
                  latency: LatencyProfile | str = "none", time_scale: float = 1.0,
                  faults: FaultSpec | str | None = None, request_log: IO[str] | None = None,
-                 deployment: Deployment | None = None) -> None:
+                 deployment: Deployment | None = None,
+                 rate_limit: RateLimiter | RateLimitSpec | str | None = None) -> None:
         self.store = Store(time_scale=time_scale)
         if deployment is not None:  # before seeding: routers are created DVR/HA by the deployment's defaults
             self.store.deployment = deployment
         started = time.perf_counter()
         self.scenario: Scenario = load_scenario(self.store, scenario)
         self.load_seconds = time.perf_counter() - started
-        self.simulator = Simulator(self.store, latency=latency, faults=faults, request_log=request_log)
+        self.simulator = Simulator(self.store, latency=latency, faults=faults, request_log=request_log,
+                                   rate_limit=rate_limit)
         self._server: BaseWSGIServer = make_server(host, port, self.simulator, threaded=True,
-                                                   request_handler=_QuietHandler)
+                                                   request_handler=KeepAliveHandler)
         self._server.daemon_threads = True  # type: ignore[attr-defined]
         self._server.request_queue_size = 128
         self.host = host

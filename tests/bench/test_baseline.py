@@ -167,5 +167,7 @@ def test_api_timestamps_are_read_as_utc(text: str, expected: datetime) -> None:
     assert created(SimpleNamespace(created_at=text)) == expected
 
 
-def test_an_item_without_a_creation_time_is_never_old() -> None:
-    assert not script(cloud()).is_old(item("no-date", None))
+def test_an_item_without_a_creation_time_ends_the_run_as_the_real_script_does() -> None:
+    """The script parses ``created_at`` with ``strptime``: a missing one raises TypeError instead of being skipped."""
+    with pytest.raises(TypeError):
+        script(cloud()).is_old(item("no-date", None))

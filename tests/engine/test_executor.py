@@ -129,13 +129,33 @@ class FakeCloud:
                  "/ports": ("ports", [Kind.PORT, Kind.ROUTER_INTERFACE]),
                  "/floatingips": ("floatingips", [Kind.FLOATING_IP]),
                  "/security-groups": ("security_groups", [Kind.SECURITY_GROUP])}
-        collection, listed = kinds[path]
+        collection, listed = kinds[path.split("?", 1)[0]]  # filters narrow a listing; ids decide anyway
         response = requests.Response()
         response.status_code = 200
         rows = [o.to_dict() for kind in listed for o in self._list(kind)]
         response._content = json.dumps({collection: rows}).encode()
         return response
     def delete_load_balancer(self, rid: str, **_: Any) -> None: self._delete(Kind.LOAD_BALANCER, rid)
+    def delete(self, path: str, **_: Any) -> requests.Response:
+        """Deletes as the kinds make them (DELETE on the object's path); scripted failures raise."""
+        collection, rid = path.split("?", 1)[0].rsplit("/", 1)
+        kinds = {"/ports": Kind.PORT, "/floatingips": Kind.FLOATING_IP, "/subnets": Kind.SUBNET,
+                 "/networks": Kind.NETWORK, "/security-groups": Kind.SECURITY_GROUP, "/os-keypairs": Kind.KEYPAIR,
+                 "/servers": Kind.SERVER, "/volumes": Kind.VOLUME, "/lbaas/loadbalancers": Kind.LOAD_BALANCER}
+        if kinds[collection] is Kind.VOLUME:
+            self.delete_volume(rid)
+        else:
+            self._delete(kinds[collection], rid)
+        response = requests.Response()
+        response.status_code = 204
+        return response
+    def request(self, path: str, method: str, json: dict[str, Any] | None = None, **_: Any) -> requests.Response:
+        """``PUT /routers/<id>/remove_router_interface`` as the router-interface kind sends it."""
+        assert method == "PUT" and path.endswith("/remove_router_interface") and json is not None
+        self.remove_interface_from_router(path.split("/")[2], subnet=json["subnet_id"])
+        response = requests.Response()
+        response.status_code = 200
+        return response
 
 
 def leaked_plan(**cluster_kw: Any) -> tuple[Plan, list[Resource]]:

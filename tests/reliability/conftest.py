@@ -79,9 +79,10 @@ def world_stage(tmp_path: Path) -> Iterator[Callable[..., WorldStage]]:
 
     def factory(document: dict[str, Any] | str = "demo", *, world: World | None = None, latency: str = "fast",
                 time_scale: float = 200.0, faults: str | None = None, request_log: Any = None,
-                subdir: str = "") -> WorldStage:
+                subdir: str = "", rate_limit: str | None = None) -> WorldStage:
         world = world or build_world(document)
-        sim = world.serve(latency=latency, time_scale=time_scale, faults=faults, request_log=request_log)
+        sim = world.serve(latency=latency, time_scale=time_scale, faults=faults, request_log=request_log,
+                          rate_limit=rate_limit)
         started.append(sim)
         base = tmp_path / subdir if subdir else tmp_path
         clouds = sim.write_clouds_yaml(base / "clouds.yaml")

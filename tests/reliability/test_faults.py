@@ -71,6 +71,17 @@ def test_each_fault_kind_alone_is_survived(world_stage: Callable[..., WorldStage
         assert run["by_status"].get(kind, 0) > 0, run
 
 
+def test_demo_cleanup_behind_a_gateway_rate_limit_backs_off_and_ends_clean(
+        world_stage: Callable[..., WorldStage], record_figures: Callable[..., None]) -> None:
+    """100 requests/s with a burst of 3, through real openstacksdk: the run meets 429s with Retry-After, waits
+    them out, and ends clean with no 409 and nothing kept touched."""
+    log = io.StringIO()
+    stage = world_stage("demo", rate_limit="100,burst=3", request_log=log)
+    run = _clean_run(stage, log, Expectation.of(stage.world), "rate limit")
+    record_figures(rate_limit="100,burst=3", **run)
+    assert run["by_status"].get("429", 0) > 0, run
+
+
 def test_tokens_expiring_every_half_second_are_renewed(world_stage: Callable[..., WorldStage],
                                                      record_figures: Callable[..., None]) -> None:
     """token_ttl=0.5 s on a run lasting seconds (realistic latency, time scale 40): tokens expire mid-run, are renewed,
@@ -114,13 +125,14 @@ def test_executor_retries_a_delete_refused_with_401() -> None:
     class Network:
         calls = 0
 
-        def delete_ip(self, fip_id: str, ignore_missing: bool = True) -> None:
+        def delete(self, path: str) -> requests.Response:
             Network.calls += 1
+            response = requests.Response()
+            response.status_code = 401 if Network.calls == 1 else 204
             if Network.calls == 1:
-                response = requests.Response()
-                response.status_code = 401
                 raise exceptions.HttpException(message="The request you have made requires authentication.",
                                                response=response)
+            return response
 
     class Conn:
         network = Network()

@@ -113,10 +113,10 @@ class World:
         return self._states
 
     def serve(self, *, latency: str = "fast", time_scale: float = 200.0, faults: str | None = None,
-              request_log: Any = None) -> SimulatorServer:
+              request_log: Any = None, rate_limit: str | None = None) -> SimulatorServer:
         """A started simulator serving this world's store (the server is made empty, then given the store)."""
         server = SimulatorServer("empty", latency=latency, time_scale=time_scale, faults=faults,
-                                 request_log=request_log)
+                                 request_log=request_log, rate_limit=rate_limit)
         self.store.time_scale = time_scale
         self.store.token_ttl = server.store.token_ttl
         server.store = server.simulator.store = self.store

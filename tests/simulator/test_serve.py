@@ -134,6 +134,7 @@ def test_sigterm_stops_serve_with_exit_code_zero_within_two_seconds(serve: Calla
     (["--latency", "glacial"], "unknown latency profile 'glacial'"),
     (["--faults", "500=2"], "fault probabilities must be within 0..1"),
     (["--faults", "explode=1"], "unknown fault spec key 'explode'"),
+    (["--rate-limit", "60,burst=0"], "expected burst=N (N >= 1) or per=project|service"),
     (["--request-log", "/nonexistent-dir/requests.jsonl"], "cannot open request log"),
 ])
 def test_bad_options_give_a_one_line_error_without_traceback(args: list[str], message: str) -> None:
