@@ -10,6 +10,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import tenacity
+from keystoneauth1 import exceptions as ks_exc
+from requests import exceptions as rq_exc
 
 T = TypeVar("T")
 
@@ -36,9 +38,6 @@ def is_transient(exc: BaseException) -> bool:
     status = status_of(exc)
     if status is not None:
         return status in (401, 429) or status >= 500
-    from keystoneauth1 import exceptions as ks_exc
-    from requests import exceptions as rq_exc
-
     return isinstance(exc, (ks_exc.ConnectFailure, ks_exc.ConnectionError, ks_exc.RetriableConnectionFailure,
                             ks_exc.ConnectTimeout, ks_exc.RequestTimeout, rq_exc.ConnectionError, rq_exc.Timeout,
                             ConnectionError, TimeoutError))

@@ -4,6 +4,7 @@ warnings: a lock alone does not stop the next apply; what it keeps shows in the 
 
 from __future__ import annotations
 
+import socket
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -47,6 +48,4 @@ def run_lock(directory: Path, project_id: str, profile: str) -> Finding:
 
 
 def lock_host() -> str:
-    import socket
-
     return socket.gethostname()

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+from openstack import exceptions
+
 from kubespray_cleanup.model import Kind, Resource, node_key
 
 ROUTER_INTERFACE_OWNERS = frozenset({
@@ -204,8 +206,6 @@ class KindHandler:
 
 def list_rows(proxy: Any, path: str, collection: str) -> list[dict[str, Any]]:
     """GET ``path`` through an openstacksdk proxy and follow ``<collection>_links`` next pages."""
-    from openstack import exceptions
-
     rows: list[dict[str, Any]] = []
     url: str | None = path
     seen: set[str] = set()
@@ -230,8 +230,6 @@ def delete_at(proxy: Any, path: str) -> None:
 def call_at(proxy: Any, method: str, path: str, body: dict[str, Any] | None = None) -> None:
     """One plain request through an openstacksdk proxy; 404 counts as done (as ``ignore_missing=True``),
     other errors raise as the SDK's own exceptions (status, response and its Retry-After included)."""
-    from openstack import exceptions
-
     response = proxy.delete(path) if method == "DELETE" else proxy.request(path, method, json=body)
     if response.status_code != 404:
         exceptions.raise_from_response(response)

@@ -14,6 +14,7 @@ from kubespray_cleanup.kinds.base import (
     Relation,
     rel,
 )
+from kubespray_cleanup.kinds.router_interface import RouterInterfaceHandler
 from kubespray_cleanup.model import Kind, Resource
 
 
@@ -26,8 +27,6 @@ class PortHandler(KindHandler):
 
     def list(self, conn: Any) -> list[Resource]:
         """Ports, with router-interface ports turned into ``router_interface`` resources."""
-        from kubespray_cleanup.kinds.router_interface import RouterInterfaceHandler
-
         interfaces = RouterInterfaceHandler()
         return [interfaces.from_port(res) if res.attrs.get("device_owner") in ROUTER_INTERFACE_OWNERS else res
                 for res in super().list(conn)]

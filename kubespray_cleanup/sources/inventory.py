@@ -10,6 +10,7 @@ from typing import Any
 from kubespray_cleanup.errors import CloudError
 from kubespray_cleanup.kinds import HANDLERS
 from kubespray_cleanup.model import Kind, Resource
+from kubespray_cleanup.retry import call_with_retry
 
 # Catalog service type needed by each listing call.
 _SERVICE_TYPES = {"compute": "compute", "network": "network", "volume": "block-storage",
@@ -35,8 +36,6 @@ def _has_service(conn: Any, service: str) -> bool:
 
     openstacksdk's ``has_service`` answers False for any failure, so a False is asked again holding a token.
     """
-    from kubespray_cleanup.retry import call_with_retry
-
     kind = _SERVICE_TYPES[service]
 
     def ask() -> bool:
@@ -52,8 +51,6 @@ def _has_service(conn: Any, service: str) -> bool:
 
 
 def _unavailable(conn: Any, handler: Any) -> str:
-    from kubespray_cleanup.retry import call_with_retry
-
     try:
         return str(call_with_retry(lambda: handler.unavailable(conn)))
     except Exception as exc:
@@ -90,8 +87,6 @@ def list_inventory(conn: Any, kinds: Iterable[Kind] | None = None, parallel: int
 
 def _project_id(conn: Any) -> str:
     """The token's project: a token call of its own once the cached token is near its end (retried)."""
-    from kubespray_cleanup.retry import call_with_retry
-
     try:
         return str(call_with_retry(lambda: conn.current_project_id))
     except Exception as exc:
@@ -99,6 +94,4 @@ def _project_id(conn: Any) -> str:
 
 
 def _list_one(conn: Any, handler: Any) -> list[Resource]:
-    from kubespray_cleanup.retry import call_with_retry
-
     return list(call_with_retry(lambda: handler.list(conn)))
