@@ -30,6 +30,7 @@ from openstack.config import loader
 from requests.adapters import HTTPAdapter
 
 from kubespray_cleanup.errors import CleanupError, CloudError, ConfigError
+from kubespray_cleanup.sources.keystone_session import SteadySession, renew_ahead
 
 # OS_* variables that only select or tune a cloud; on their own they are not credentials.
 _SELECTORS = frozenset({"OS_CLOUD", "OS_CLOUD_NAME", "OS_REGION_NAME", "OS_CLIENT_CONFIG_FILE",
@@ -55,7 +56,8 @@ def _config(load_yaml: bool, load_env: bool) -> Any:
         files["config_files"] = _with_override("OS_CLIENT_CONFIG_FILE", _search("clouds"))
         files["secure_files"] = _with_override("OS_CLIENT_SECURE_FILE", _search("secure"))
     try:
-        return openstack.config.OpenStackConfig(load_yaml_config=load_yaml, load_envvars=load_env, **files)
+        return openstack.config.OpenStackConfig(load_yaml_config=load_yaml, load_envvars=load_env,
+                                               session_constructor=SteadySession, **files)
     except cfg_exc.OpenStackConfigException as exc:
         raise ConfigError(f"clouds.yaml: {_first_line(exc)}") from None
 
@@ -154,6 +156,7 @@ def connect(choice: CloudChoice) -> Any:
             region = _config(load_yaml=True, load_env=False).get_one(cloud=choice.cloud)
         conn = openstack.connection.Connection(config=region)
         conn.authorize()
+        renew_ahead(conn)
     except CleanupError:  # e.g. Interrupted by a signal while authenticating
         raise
     except (ks_exc.MissingRequiredOptions, ks_exc.MissingAuthPlugin, ks_exc.NoMatchingPlugin) as exc:

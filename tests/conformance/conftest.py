@@ -40,6 +40,10 @@ class Target:
         if not self.cinder:
             pytest.skip(f"{self.name}: {self.cinder_skip_reason}")
 
+    def need_nova(self) -> None:
+        if not self.nova:
+            pytest.skip(f"{self.name}: Nova is not running in this realstack (--realstack-nova / REALSTACK_NOVA=1)")
+
     def __str__(self) -> str:
         return self.name
 

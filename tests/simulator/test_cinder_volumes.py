@@ -54,7 +54,7 @@ def test_block_storage_discovery_advertises_3_0_to_3_70(elastx: Any) -> None:
 
 def test_volume_create_is_async_creating_then_available(make_sim: Callable[..., SimulatorServer]) -> None:
     """POST /volumes -> 202 'creating'; 'available' after the volume.create time."""
-    conn = make_sim("empty", latency="fast", time_scale=4).connect("elastx")
+    conn = make_sim("empty", latency="fast", time_scale=0.5).connect("elastx")
     vol = conn.block_storage.create_volume(size=2, name="slow")
     assert vol.status == "creating"
     assert conn.block_storage.get_volume(vol.id).status == "creating"
@@ -63,7 +63,7 @@ def test_volume_create_is_async_creating_then_available(make_sim: Callable[..., 
 
 def test_volume_delete_while_creating_is_400_c1(make_sim: Callable[..., SimulatorServer]) -> None:
     """C1 (bad status): a volume still 'creating' refuses DELETE with the InvalidVolume 400."""
-    conn = make_sim("empty", latency="fast", time_scale=4).connect("elastx")
+    conn = make_sim("empty", latency="fast", time_scale=0.5).connect("elastx")
     vol = conn.block_storage.create_volume(size=1)
     with pytest.raises(exceptions.BadRequestException) as err:
         conn.block_storage.delete_volume(vol, ignore_missing=False)
@@ -126,7 +126,7 @@ def test_volume_missing_is_404_c3(elastx: Any, other: Any) -> None:
 
 def test_volume_delete_is_async_deleting_then_404(make_sim: Callable[..., SimulatorServer]) -> None:
     """DELETE -> 202; status 'deleting', a second DELETE meets C1, then the volume is gone."""
-    conn = make_sim("empty", latency="fast", time_scale=4).connect("elastx")
+    conn = make_sim("empty", latency="fast", time_scale=0.5).connect("elastx")
     vol = _volume(conn)
     conn.block_storage.delete_volume(vol)
     assert conn.block_storage.get_volume(vol.id).status == "deleting"

@@ -203,8 +203,18 @@ def _detach(ctx: Ctx, vol: Record, arg: Any) -> None:
         cinder_model.remove_attachment(ctx.store, vol["id"], str(attachment_id))
 
 
+def _set_bootable(ctx: Ctx, vol: Record, arg: Any) -> None:
+    """``os-set_bootable``: Nova boots only from a volume marked bootable."""
+    value = arg.get("bootable") if isinstance(arg, dict) else None
+    if not isinstance(value, bool) and str(value).lower() not in ("true", "false", "1", "0", "yes", "no"):
+        raise fault(400, f"Invalid input received: Invalid value '{value}' for bootable")
+    vol["bootable"] = "true" if truthy(str(value)) else "false"
+    cinder_model.touch(ctx.store, vol)
+
+
 _VOLUME_ACTIONS: dict[str, Callable[[Ctx, Record, Any], None]] = {
     "os-reset_status": _reset_status, "os-force_delete": _force_delete, "os-detach": _detach,
+    "os-set_bootable": _set_bootable,
 }
 
 
