@@ -160,7 +160,11 @@ def write_json(doc: dict[str, Any], path: Path) -> Path:
 def _axes(ax: Any, xs: list[int], ylabel: str, title: str) -> None:
     if len(xs) > 1:
         ax.set_xscale("log")
-    ax.set_yscale("symlog" if ylabel.startswith("requests") else "log")
+    if ylabel.startswith("requests"):
+        ax.set_yscale("symlog", linthresh=1.0)  # 0 conflicts stays on the axis
+        ax.set_ylim(bottom=0)
+    else:
+        ax.set_yscale("log")
     ax.set_xlabel("leaked Kubespray clusters")
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=9)

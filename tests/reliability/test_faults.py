@@ -73,12 +73,12 @@ def test_each_fault_kind_alone_is_survived(world_stage: Callable[..., WorldStage
 
 def test_demo_cleanup_behind_a_gateway_rate_limit_backs_off_and_ends_clean(
         world_stage: Callable[..., WorldStage], record_figures: Callable[..., None]) -> None:
-    """100 requests/s with a burst of 3, through real openstacksdk: the run meets 429s with Retry-After, waits
+    """500 requests/s with a burst of 2, through real openstacksdk: the run meets 429s with Retry-After, waits
     them out, and ends clean with no 409 and nothing kept touched."""
     log = io.StringIO()
-    stage = world_stage("demo", rate_limit="100,burst=3", request_log=log)
+    stage = world_stage("demo", rate_limit="500,burst=2", request_log=log)
     run = _clean_run(stage, log, Expectation.of(stage.world), "rate limit")
-    record_figures(rate_limit="100,burst=3", **run)
+    record_figures(rate_limit="500,burst=2", **run)
     assert run["by_status"].get("429", 0) > 0, run
 
 
