@@ -166,7 +166,9 @@ def _deletes_after_applied(log: str) -> list[str]:
     return wrong
 
 
-@pytest.mark.parametrize("spec", ["lost=0.1,seed=3", "lost=0.3,methods=DELETE+PUT+POST,seed=8"])
+# At a 30 % loss rate one call in a few hundred loses all six of its answers in a row and the run rightly reports it
+# (exit 1); 20 % keeps the test about the retry's 404, not about the retry budget.
+@pytest.mark.parametrize("spec", ["lost=0.1,seed=3", "lost=0.2,methods=DELETE+PUT+POST,seed=8"])
 def test_answers_lost_after_the_change_was_applied(world_stage: Callable[..., WorldStage],
                                                    record_figures: Callable[..., None], spec: str) -> None:
     """The delete took effect but its answer never arrived: the retry's 404 counts as done, nothing is acted on
