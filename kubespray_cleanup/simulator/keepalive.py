@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import IO, Any, cast
 
+from werkzeug.exceptions import ClientDisconnected
 from werkzeug.serving import WSGIRequestHandler
 from werkzeug.wsgi import LimitedStream
 
@@ -38,7 +39,7 @@ class KeepAliveHandler(WSGIRequestHandler):
         try:
             body.exhaust()
             self._send(status, headers, payload)
-        except OSError:  # the app cut the connection (drop fault) or the client went away
+        except (OSError, ClientDisconnected):  # the app cut the connection (drop fault) or the client went away
             self.close_connection = True
 
     def _call_app(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
