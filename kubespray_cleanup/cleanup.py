@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -115,10 +114,6 @@ def purge_states(conn: Any, settings: Settings, plan: Plan, states: list[StateFi
                  result: RunResult | None) -> list[PurgeDecision]:
     """After the cleanup: delete the GitLab-managed states whose resources are all gone (checked against a fresh
     inventory). A dry run only says what would be purged, counting planned deletions as gone."""
-
-    remote = gitlab_states(settings)
-    names = {s.source: s.source.removeprefix(remote.where + "/") for s in states
-             if s.source.startswith(remote.where + "/")}
     if settings.dry_run:
         remaining = {k for k, e in plan.entries.items() if e.decision not in ACTIONS}
         unlisted: set[Any] = set()
@@ -129,28 +124,27 @@ def purge_states(conn: Any, settings: Settings, plan: Plan, states: list[StateFi
     ctx = PurgeContext(project_id=plan.project_id, remaining=remaining, unlisted=unlisted,
                        owners={s.source: s.owner for s in plan.states}, jobs=plan.jobs,
                        live_owners=set(settings.live_owners) | set(settings.profile.live_owners),
-                       now=now_utc(), state_max_age=_state_max_age(settings), force=settings.force)
-    decisions = []
-    for decision in decide_purge(states, names, ctx):
-        if decision.purge:
-            decision = replace(decision, outcome="would purge" if settings.dry_run else _purge_one(remote, decision))
-        decisions.append(decision)
-    return decisions
+                       now=now_utc(), state_max_age=settings.effective_state_max_age, force=settings.force)
+    return _purge(settings, states, ctx)
 
 
 def purge_without_cloud(settings: Settings, states: list[StateFile], why: str) -> list[PurgeDecision]:
     """``--purge --force`` when the cloud project or its credentials are gone: nothing can be checked there, so
     each unlocked state of a job that is not running is purged, and each decision says so."""
-
-    remote = gitlab_states(settings)
-    names = {s.source: s.source.removeprefix(remote.where + "/") for s in states
-             if s.source.startswith(remote.where + "/")}
     owners = {s.source: owner_of_state(s, settings.profile) for s in states}
-    assert settings.gitlab is not None  # gitlab_states() checked it
+    assert settings.gitlab is not None  # --purge implies --gitlab-states, which needs GitLab
     lookup = GitLabJobs(settings.gitlab).lookup({o for o in owners.values() if o})
     ctx = PurgeContext(project_id="", remaining=(), unlisted=(), owners=owners, jobs=lookup.statuses,
                        live_owners=set(settings.live_owners) | set(settings.profile.live_owners), now=now_utc(),
-                       state_max_age=_state_max_age(settings), force=settings.force, cloud_unreachable=why)
+                       state_max_age=settings.effective_state_max_age, force=settings.force, cloud_unreachable=why)
+    return _purge(settings, states, ctx)
+
+
+def _purge(settings: Settings, states: list[StateFile], ctx: PurgeContext) -> list[PurgeDecision]:
+    """Decide for each GitLab-managed state among ``states``; purge the ones decided (a dry run only says so)."""
+    remote = gitlab_states(settings)
+    names = {s.source: s.source.removeprefix(remote.where + "/") for s in states
+             if s.source.startswith(remote.where + "/")}
     decisions = []
     for decision in decide_purge(states, names, ctx):
         if decision.purge:
@@ -168,7 +162,3 @@ def _purge_one(remote: GitLabStates, decision: PurgeDecision) -> str:
         return outcome
     log.info("state_purged", state=decision.name, reason=decision.reason)
     return "purged"
-
-
-def _state_max_age(settings: Settings) -> timedelta:
-    return settings.effective_state_max_age
