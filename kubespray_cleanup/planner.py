@@ -65,6 +65,7 @@ class Plan:
     states: list[StateSummary] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     jobs: dict[str, JobStatus] = field(default_factory=dict)
+    _order: list[str] | None = field(default=None, init=False, repr=False, compare=False)
 
     def actions(self) -> list[Entry]:
         return [self.entries[k] for k in self.order()]
@@ -75,9 +76,12 @@ class Plan:
 
     def order(self) -> list[str]:
         """Execution order, and the plan's numbering: topological, ties broken by kind, then name, then id,
-        so the same project gives the same numbers run after run."""
-        graph = self.action_graph()
-        return list(nx.lexicographical_topological_sort(graph, key=lambda k: _order_key(self.entries[k])))
+        so the same project gives the same numbers run after run. Sorted once: a plan does not change."""
+        if self._order is None:
+            graph = self.action_graph()
+            self._order = list(nx.lexicographical_topological_sort(graph,
+                                                                  key=lambda k: _order_key(self.entries[k])))
+        return list(self._order)
 
     def by_decision(self) -> Counter[str]:
         return Counter(e.decision for e in self.entries.values())
