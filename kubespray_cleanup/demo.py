@@ -77,7 +77,7 @@ def _gitlab_verdict(sim: Any, before: dict[str, list[dict[str, Any]]]) -> None:
     names = {str(r.get("name")) for rows in sim.store.snapshot().values() for r in rows}
     was = {str(r.get("name")) for rows in before.values() for r in rows}
     for job, status in sorted(sim.scenario.gitlab_jobs.items()):
-        mine = {n for n in was if n.startswith(f"{job}-") or n in (f"ci-{job}", f"kubernetes-{job}")}
+        mine = {n for n in was if _named_for(n, job)}
         left = mine & names
         fate = "untouched" if left == mine else ("gone" if not left else f"{len(left)} of {len(mine)} left")
         click.echo(f"Job {job} ({status} in GitLab): {fate}.")
@@ -100,10 +100,13 @@ def _verdict(sim: Any, before: dict[str, list[dict[str, Any]]], stats: dict[str,
     clusters = getattr(sim.scenario, "clusters", {}) or {}
     live_jobs = [str(j) for j in clusters.get("live", [])]
     touched = [r.get("name") for rows in before.values() for r in rows
-               if r.get("id") not in ids_after and any(str(r.get("name", "")).startswith(f"{j}-") or
-                                                        str(r.get("name", "")) in (f"ci-{j}", f"kubernetes-{j}")
-                                                        for j in live_jobs)]
+               if r.get("id") not in ids_after and any(_named_for(str(r.get("name", "")), j) for j in live_jobs)]
     click.echo(f"\nDemo: {removed} objects gone from the cloud (incl. cascades) in {wall:.1f}s, "
                f"{stats['total']} API requests, {conflicts} x 409.")
     click.echo(f"Live pipelines {', '.join(live_jobs) or '-'}: "
                f"{'untouched' if not touched else 'TOUCHED: ' + ', '.join(map(str, touched))}.")
+
+
+def _named_for(name: str, job: str) -> bool:
+    """Whether a resource name is one the CI job ``job`` gives (``<job>-...``, ``ci-<job>``, ``kubernetes-<job>``)."""
+    return name.startswith(f"{job}-") or name in (f"ci-{job}", f"kubernetes-{job}")
