@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from openstack import exceptions
-
+from kubespray_cleanup.kinds.http import delete_at, list_rows
 from kubespray_cleanup.model import Kind, Resource, node_key
 
 ROUTER_INTERFACE_OWNERS = frozenset({
@@ -202,37 +201,6 @@ class KindHandler:
             created_at=parse_time(attrs.get(self.created_field)),
             attrs=attrs,
         )
-
-
-def list_rows(proxy: Any, path: str, collection: str) -> list[dict[str, Any]]:
-    """GET ``path`` through an openstacksdk proxy and follow ``<collection>_links`` next pages."""
-    rows: list[dict[str, Any]] = []
-    url: str | None = path
-    seen: set[str] = set()
-    while url and url not in seen:
-        seen.add(url)
-        response = proxy.get(url)
-        exceptions.raise_from_response(response)
-        body = response.json()
-        rows.extend(r for r in body.get(collection) or () if isinstance(r, dict))
-        links = body.get(f"{collection}_links") or ()
-        url = next((str(link["href"]) for link in links if isinstance(link, dict) and link.get("rel") == "next"
-                    and link.get("href")), None)
-    return rows
-
-
-def delete_at(proxy: Any, path: str) -> None:
-    """DELETE ``path`` through an openstacksdk proxy without building SDK resource objects (building one is
-    most of a delete's client CPU: a Nova server has some eighty attributes); see :func:`call_at`."""
-    call_at(proxy, "DELETE", path)
-
-
-def call_at(proxy: Any, method: str, path: str, body: dict[str, Any] | None = None) -> None:
-    """One plain request through an openstacksdk proxy; 404 counts as done (as ``ignore_missing=True``),
-    other errors raise as the SDK's own exceptions (status, response and its Retry-After included)."""
-    response = proxy.delete(path) if method == "DELETE" else proxy.request(path, method, json=body)
-    if response.status_code != 404:
-        exceptions.raise_from_response(response)
 
 
 def rel(before: Resource, after_kind: Kind, after_id: str | None, reason: str) -> Iterator[Relation]:

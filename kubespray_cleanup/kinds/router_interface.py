@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from kubespray_cleanup.kinds.base import Index, KindHandler, Relation, call_at, rel
+from kubespray_cleanup.kinds.base import Index, KindHandler, Relation, rel
+from kubespray_cleanup.kinds.http import call_at
 from kubespray_cleanup.model import Kind, Resource
 
 

@@ -7,7 +7,8 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
-from kubespray_cleanup.kinds.base import RELEASING, Index, KindHandler, Relation, list_rows, rel
+from kubespray_cleanup.kinds.base import RELEASING, Index, KindHandler, Relation, rel
+from kubespray_cleanup.kinds.http import list_rows
 from kubespray_cleanup.model import Kind, Resource
 
 

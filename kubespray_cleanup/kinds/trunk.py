@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from kubespray_cleanup.kinds.base import Index, KindHandler, Relation, list_rows, rel
+from kubespray_cleanup.kinds.base import Index, KindHandler, Relation, rel
+from kubespray_cleanup.kinds.http import list_rows
 from kubespray_cleanup.model import Kind, Resource
 
 

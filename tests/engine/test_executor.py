@@ -1,6 +1,7 @@
 """The parallel walk with an injected clock: retries, 404s, refusals, waits, timeouts and skipped dependents.
 
-The cloud here is a small in-memory stand-in with the openstacksdk proxy methods the kinds call;
+The cloud here is a small in-memory stand-in that answers the kinds' plain requests (see
+tests/stand_in_transport.py);
 end-to-end behaviour against real openstacksdk is covered by tests/e2e.
 """
 
@@ -20,6 +21,7 @@ from kubespray_cleanup.executor import DONE, FAILED, SKIPPED, Executor, Executor
 from kubespray_cleanup.model import Kind, Resource
 from kubespray_cleanup.planner import Options, Plan, make_plan
 from kubespray_cleanup.synthetic import PROJECT, cluster, shared
+from tests.stand_in_transport import plug, proxy_methods
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -56,6 +58,7 @@ class FakeCloud:
         self.calls: list[str] = []
         self.lock = threading.Lock()
         self.network = self.compute = self.block_storage = self.load_balancer = self
+        plug(self, proxy_methods(self))
 
     def _admin_only(self, call: str) -> None:
         with self.lock:

@@ -16,6 +16,7 @@ import requests
 from werkzeug.test import Client
 
 from kubespray_cleanup.simulator.app import Simulator
+from tests.stand_in_transport import plug
 
 
 class InProcessCloud:
@@ -53,10 +54,16 @@ class InProcessCloud:
 
 
 class _Proxy:
-    """The part of an openstacksdk proxy the listings use: ``get`` below the service's endpoint."""
+    """The part of an openstacksdk proxy the listings use: ``get`` below the service's endpoint, also as the
+    kinds' plain requests send it (tests/stand_in_transport.py)."""
 
     def __init__(self, cloud: InProcessCloud, endpoint: str) -> None:
         self._cloud, self._endpoint = cloud, endpoint
+        plug(self, self._answer, cloud._base_url.rstrip("/") + endpoint)
+
+    def _answer(self, method: str, path: str, body: Any) -> requests.Response:
+        assert method == "GET" and body is None, f"read-only stand-in: {method} {path}"
+        return self.get(path)
 
     def get(self, url: str, **kwargs: Any) -> requests.Response:
         assert not kwargs, f"unsupported request options {sorted(kwargs)}"

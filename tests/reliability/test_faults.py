@@ -121,6 +121,7 @@ def test_executor_retries_a_delete_refused_with_401() -> None:
     from kubespray_cleanup.executor import DONE, Executor, ExecutorOptions
     from kubespray_cleanup.model import Kind, Resource
     from kubespray_cleanup.planner import Options, make_plan, now_utc
+    from tests.stand_in_transport import plug, proxy_methods
 
     class Network:
         calls = 0
@@ -136,6 +137,8 @@ def test_executor_retries_a_delete_refused_with_401() -> None:
 
     class Conn:
         network = Network()
+
+    plug(Conn.network, proxy_methods(Conn.network))
 
     now = now_utc()
     fip = Resource(Kind.FLOATING_IP, "f1", "198.51.100.9", "p1", now - timedelta(days=3),
