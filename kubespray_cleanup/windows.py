@@ -84,8 +84,10 @@ def judge(groups: Iterable[Resource], states: list[StateFile], profile: Profile,
     pattern = re.compile(profile.gitlab["cluster_jobs"]) if profile.gitlab.get("cluster_jobs") else None
     candidates = [j for j in live.jobs if j.id != live.own_job and (pattern is None or pattern.search(j.name))]
     own_groups: dict[str, dict[str, set[str]]] = {}  # job -> group name -> ids its states list
+    with_state = set()
     for state in states:
         owner = owner_of_state(state, profile)
+        with_state.add(owner)
         for entry in state.entries:
             if owner and entry.kind is Kind.SERVER_GROUP:
                 own_groups.setdefault(owner, {}).setdefault(entry.name, set()).add(entry.id)
@@ -97,7 +99,7 @@ def judge(groups: Iterable[Resource], states: list[StateFile], profile: Profile,
                                                 f"({_closed(len(candidates))})")
             continue
         job = open_by[0]
-        where = "its state does not list" if job.id in own_groups else "no state of it lists"
+        where = "its state does not list" if job.id in with_state else "no state of it lists"
         more = f" (and {len(open_by) - 1} more live job{'s' if len(open_by) > 2 else ''})" if len(open_by) > 1 else ""
         verdicts[group.key] = Verdict(False, f"job {job.id} is {job.status} and {where} {group.name} yet{more}: "
                                              "its creation window is open")

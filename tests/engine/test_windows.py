@@ -89,6 +89,15 @@ def test_a_state_with_other_groups_only_leaves_the_window_open_for_this_name() -
     assert entry.reason.startswith(f"job 4731 is running and its state does not list {ETCD} yet")
 
 
+def test_a_state_without_any_group_leaves_the_window_open() -> None:
+    """A running elastx-style job (no server groups at all) whose state already holds its network: its state
+    does not list the name, so it may still be about to write it."""
+    state = _state("4731", {})
+    entry = _plan([_group("g1")], _live(("4731", "running")), [state]).entries["server_group:g1"]
+    assert entry.decision == KEEP
+    assert entry.reason.startswith(f"job 4731 is running and its state does not list {ETCD} yet")
+
+
 def test_every_open_window_counts() -> None:
     """One job closed (own group), two others open: kept, naming the first and counting the rest."""
     state = _state("4731", {ETCD: "g-own"})
