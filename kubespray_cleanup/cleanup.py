@@ -20,6 +20,7 @@ from kubespray_cleanup.sources.gitlab_state import GitLabStates, PurgeContext, P
 from kubespray_cleanup.sources.inventory import list_inventory
 from kubespray_cleanup.sources.terraform_cli import pull_states
 from kubespray_cleanup.sources.terraform_state import StateFile, load_state_paths
+from kubespray_cleanup.windows import is_candidate
 
 log = structlog.get_logger("tf-cleanup")
 
@@ -84,13 +85,20 @@ def plan_run(conn: Any, settings: Settings, states: list[StateFile], warnings: l
         live_owners=settings.live_owners,
     )
     if settings.gitlab is not None:
+        jobs = jobs or GitLabJobs(settings.gitlab)
         asked = owners_in_question(inventory.resources, states, settings.profile, inventory.project_id, options)
-        lookup = (jobs or GitLabJobs(settings.gitlab)).lookup(asked)
+        lookup = jobs.lookup(asked)
         options = replace(options, jobs=lookup.statuses)
         if lookup.warning:
             warnings.append(lookup.warning)
         log.info("gitlab_jobs_read", owners=len(asked),
                  **dict(sorted(Counter(j.liveness for j in lookup.statuses.values()).items())))
+        if any(is_candidate(r, settings.profile) for r in inventory.resources):  # asked after the inventory
+            live = jobs.live_jobs()
+            options = replace(options, live_jobs=live)
+            if live.jobs is None and not lookup.warning:
+                warnings.append(f"{live.why}; empty server groups in no state are kept")
+            log.info("gitlab_live_jobs_read", jobs=len(live.jobs) if live.jobs is not None else "unknown")
     plan = make_plan(inventory.resources, states, settings.profile, inventory.project_id, options, warnings)
     log.info("plan_made", resources=len(plan.entries), **{k: v for k, v in sorted(plan.by_decision().items())})
     return plan

@@ -15,7 +15,9 @@ profiles::
         cloud: mylab
         owner_patterns:
           network: '^lab-(?P<owner>\\d+)$'
-        gitlab: {url: https://gitlab.com, project: kargo-ci/kubernetes-sigs-kubespray, token_env: GITLAB_TOKEN}
+        gitlab: {url: https://gitlab.com, project: kargo-ci/kubernetes-sigs-kubespray, token_env: GITLAB_TOKEN,
+                 cluster_jobs: '^tf-'}
+        server_groups: [k8s-gpu-srvgrp]
 """
 
 from __future__ import annotations
@@ -83,7 +85,9 @@ class Profile:
     min_age: timedelta = timedelta(hours=2)
     state_max_age: timedelta = timedelta(hours=3)
     orphan_floating_ips: bool = True
-    gitlab: Mapping[str, str] = field(default_factory=dict)  # url, project, token_env: where job statuses come from
+    gitlab: Mapping[str, str] = field(default_factory=dict)  # url, project, token_env: where job statuses come from;
+    # cluster_jobs: regex on job names, the jobs that create clusters (others never hold a server group's window)
+    server_groups: tuple[str, ...] = ()  # k8s-K-srvgrp names of additional_server_groups (module: no job prefix)
     # Kubespray module variables of the cluster the next apply job creates (``tf-cleanup check``); values may
     # name CI variables (``ci-$CI_JOB_ID``). The job's own TF_VAR_* and ``--shape FILE`` override them.
     cluster_shape: Mapping[str, Any] = field(default_factory=dict)
@@ -126,8 +130,9 @@ BUILTIN_PROFILES: dict[str, Profile] = {
 }
 
 _FIELDS = {"cloud", "owner_patterns", "external_networks", "shared_routers", "protected_names", "protected_ids",
-           "live_owners", "min_age", "state_max_age", "orphan_floating_ips", "extends", "gitlab", "cluster_shape"}
-_GITLAB_FIELDS = ("url", "project", "token_env")
+           "live_owners", "min_age", "state_max_age", "orphan_floating_ips", "extends", "gitlab", "cluster_shape",
+           "server_groups"}
+_GITLAB_FIELDS = ("url", "project", "token_env", "cluster_jobs")
 
 
 def config_paths(explicit: str | None) -> list[Path]:
@@ -176,7 +181,8 @@ def _profile_from(name: str, spec: Any, known: Mapping[str, Profile], path: Path
     changes: dict[str, Any] = {"name": name}
     if "cloud" in spec:
         changes["cloud"] = _string(spec["cloud"], f"{where}: cloud")
-    for key in ("external_networks", "shared_routers", "protected_names", "protected_ids", "live_owners"):
+    for key in ("external_networks", "shared_routers", "protected_names", "protected_ids", "live_owners",
+                "server_groups"):
         if key in spec:
             changes[key] = _strings(spec[key], f"{where}: {key}")
     for key in ("min_age", "state_max_age"):
@@ -200,13 +206,19 @@ def _profile_from(name: str, spec: Any, known: Mapping[str, Profile], path: Path
 
 def _gitlab(value: Any, where: str) -> dict[str, str]:
     if not isinstance(value, dict):
-        raise ConfigError(f"{where}: expected a mapping with url, project, token_env")
+        raise ConfigError(f"{where}: expected a mapping with url, project, token_env, cluster_jobs")
     unknown = sorted(set(value) - set(_GITLAB_FIELDS))
     if unknown:
         raise ConfigError(f"{where}: unknown key {unknown[0]!r}")
     if "project" in value and isinstance(value["project"], int) and not isinstance(value["project"], bool):
         value = {**value, "project": str(value["project"])}
-    return {key: _string(value[key], f"{where}.{key}") for key in _GITLAB_FIELDS if key in value}
+    found = {key: _string(value[key], f"{where}.{key}") for key in _GITLAB_FIELDS if key in value}
+    if "cluster_jobs" in found:
+        try:
+            re.compile(found["cluster_jobs"])
+        except re.error as exc:
+            raise ConfigError(f"{where}.cluster_jobs: bad regex ({exc})") from None
+    return found
 
 
 def _string(value: Any, where: str) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from kubespray_cleanup.config import Profile
 from kubespray_cleanup.kinds.base import Index
-from kubespray_cleanup.sources.gitlab_jobs import FINISHED, LIVE, JobStatus
+from kubespray_cleanup.sources.gitlab_jobs import FINISHED, LIVE, JobStatus, LiveJobs
 from kubespray_cleanup.sources.terraform_state import StateFile
 
 
@@ -40,6 +40,7 @@ class Options:
     state_max_age: timedelta
     live_owners: frozenset[str] = frozenset()
     jobs: Mapping[str, JobStatus] = field(default_factory=dict)  # owner -> its GitLab job status
+    live_jobs: LiveJobs | None = None  # GitLab's started live jobs (server groups' creation windows); None: no GitLab
 
     def finished(self, owner: str | None) -> bool:
         """GitLab reports the owner's job finished: age and state freshness no longer count."""

@@ -8,7 +8,8 @@ its metadata, a server group by its members, a keypair by the servers that boot 
 attributes only when every related owner agrees: two candidates mean no owner, and no owner means keep.
 
 Server groups are named ``k8s-master-srvgrp`` by every job and have no creation time: one without
-members and in no state cannot be attributed, and says so.
+members and in no state cannot be attributed to a job here; ``windows`` decides whether it is leaked by the
+creation windows of the jobs GitLab lists as live.
 """
 
 from __future__ import annotations

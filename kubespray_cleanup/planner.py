@@ -7,7 +7,9 @@ Rules, in order, for every listed resource:
    cannot say, any of the owner's resources younger than ``min_age``) -> keep;
 3. CI-made (owner by name, by a dead state, or by relation) and old enough, or owned by a job GitLab
    reports finished (whatever the age) -> delete (router interfaces: detach);
-4. anything else -> keep ("not CI-made").
+4. an empty server group in no state with a name Kubespray's module makes -> delete once GitLab's list of live
+   jobs proves no job's creation window is open (``windows``), else keep with the reason;
+5. anything else -> keep ("not CI-made").
 Then everything a kept resource depends on is kept too ("blocked by ...").
 """
 
@@ -32,6 +34,7 @@ from kubespray_cleanup.model import Kind, Resource, node_key
 from kubespray_cleanup.ownership import Ownership, attribute
 from kubespray_cleanup.sources.gitlab_jobs import JobStatus
 from kubespray_cleanup.sources.terraform_state import StateEntry, StateFile
+from kubespray_cleanup.windows import WINDOW_OWNER, WINDOW_RULE, Verdict, judge
 
 DELETE, DETACH, KEEP, PROTECTED, BLOCKED = "delete", "detach", "keep", "protected", "blocked"
 ACTIONS = (DELETE, DETACH)
@@ -135,7 +138,8 @@ def make_plan(resources: Iterable[Resource], states: list[StateFile], profile: P
     owners = ownership.owners
     summaries, live = live_owners(states, state_owner, profile, idx, owners, options)
     dead = {s.owner for s in summaries if s.owner and not s.live}
-    planner = _Decider(idx, profile, project_id, options, ownership, live, state_owner, dead)
+    windows = judge((idx.by_key[k] for k in ownership.unattributable), states, profile, options.live_jobs)
+    planner = _Decider(idx, profile, project_id, options, ownership, live, state_owner, dead, windows)
     entries = {res.key: planner.decide(res) for res in idx}
     _detach_kept_floating_ips(graph, entries, idx)
     _propagate_keep(graph, entries)
@@ -216,8 +220,9 @@ def _same_instance(a: StateEntry, b: StateEntry) -> bool:
 class _Decider:
     def __init__(self, idx: Index, profile: Profile, project_id: str, options: Options, ownership: Ownership,
                  live: dict[str, str], state_owner: dict[str, tuple[StateFile, str | None]],
-                 dead_states: set[str]) -> None:
+                 dead_states: set[str], windows: dict[str, Verdict]) -> None:
         self.idx, self.profile, self.project_id, self.options = idx, profile, project_id, options
+        self.windows = windows  # empty server groups in no state: leaked or not by their creation window
         self.ownership, self.owners, self.live, self.state_owner = ownership, ownership.owners, live, state_owner
         # owners proven finished without a date of their own: an old dated resource (the owner is not live, so
         # all its dated resources are older than min-age), or a dead state of theirs
@@ -241,7 +246,10 @@ class _Decider:
             return self._candidate(res, owner, found_by)
         if res.kind is Kind.FLOATING_IP and self.profile.orphan_floating_ips and not res.attrs.get("port_id"):
             return self._candidate(res, None, "orphan")
-        return Entry(res, KEEP, self.ownership.unattributable.get(res.key)
+        window = self.windows.get(res.key)
+        if window is not None and window.leaked:
+            return Entry(res, DELETE, window.reason, WINDOW_OWNER, WINDOW_RULE)
+        return Entry(res, KEEP, (window.reason if window else self.ownership.unattributable.get(res.key))
                      or "not CI-made (no owner by name, state or relation)", None, found_by)
 
     def _candidate(self, res: Resource, owner: str | None, found_by: str) -> Entry:

@@ -9,6 +9,7 @@ from typing import Any
 from kubespray_cleanup.executor import RunResult
 from kubespray_cleanup.planner import ACTIONS, BLOCKED, Plan
 from kubespray_cleanup.sources.gitlab_state import PurgeDecision
+from kubespray_cleanup.windows import WINDOW_OWNER
 
 _MARK = {"delete": "-", "detach": "~", "keep": "=", "protected": "#", "blocked": "!"}
 
@@ -28,7 +29,7 @@ def plan_text(plan: Plan, verbose: bool = False) -> str:
         shown = [e for e in entries if verbose or e.decision in ACTIONS or e.decision == BLOCKED]
         if not shown:
             continue
-        title = f"pipeline {owner}" if owner != "-" else "no owner"
+        title = f"pipeline {owner}" if owner not in ("-", WINDOW_OWNER) else ("no owner" if owner == "-" else owner)
         job = plan.jobs.get(owner)
         if job is not None:
             title += f" ({job.describe()}{', ' + job.web_url if job.web_url else ''})"

@@ -27,6 +27,7 @@ FINISHED_STATUSES = frozenset({"success", "failed", "canceled", "skipped"})
 LIVE, FINISHED, UNKNOWN = "live", "finished", "unknown"
 NOT_FOUND, UNANSWERED = "not_found", "unanswered"
 MAX_LIST_PAGES = 20  # job-token mode: how far back the jobs list is read (100 jobs a page)
+STARTED_SCOPES = ("preparing", "running", "canceling")  # live jobs that may have run a line of script
 
 
 def liveness_of(status: str) -> str:
@@ -66,6 +67,25 @@ class JobStatus:
 
 
 @dataclass(frozen=True)
+class LiveJob:
+    """A job GitLab lists as started and not finished."""
+
+    id: str
+    status: str
+    name: str = ""
+    stage: str = ""
+
+
+@dataclass(frozen=True)
+class LiveJobs:
+    """GitLab's list of started live jobs; ``jobs`` None when it could not be read (``why`` says why)."""
+
+    jobs: tuple[LiveJob, ...] | None
+    why: str = ""
+    own_job: str | None = None  # the run's own job (CI_JOB_ID), listed but never a cluster's
+
+
+@dataclass(frozen=True)
 class GitLabConfig:
     """Where GitLab is and how to authenticate; tokens never appear in repr, logs or messages."""
 
@@ -74,6 +94,7 @@ class GitLabConfig:
     token: str | None = field(default=None, repr=False)
     job_token: str | None = field(default=None, repr=False)
     project_path: str | None = None  # for GraphQL, which addresses projects by path
+    own_job: str | None = None  # CI_JOB_ID: the job this run is, when it runs in one
     timeout: float = 15.0
     max_parallel: int = 8
     max_retries: int = 3
@@ -123,7 +144,8 @@ def gitlab_config(*, url: str | None = None, project: str | None = None, token_f
     if not str(proj).isdigit():
         path = str(proj)
     return GitLabConfig(url=server.rstrip("/"), project=str(proj), token=token,
-                        job_token=env.get("CI_JOB_TOKEN") or None, project_path=path)
+                        job_token=env.get("CI_JOB_TOKEN") or None, project_path=path,
+                        own_job=env.get("CI_JOB_ID") or None)
 
 
 class GitLabUnavailable(Exception):
@@ -187,6 +209,34 @@ class GitLabJobs:
                 log.warning("gitlab_unavailable", reason=str(exc))
         statuses = {o: self._cache.get(o) or JobStatus(o, UNANSWERED) for o in owners}
         return JobLookup(statuses, self.warning)
+
+    def live_jobs(self) -> LiveJobs:
+        """Every started, unfinished job of the project (paged), or unknown when GitLab cannot answer, already
+        failed this run, or the list changed under the paging (a job could have slipped between pages)."""
+        own = self.config.own_job
+        if self.warning is not None:
+            return LiveJobs(None, self.warning.split(";")[0], own)
+        found: dict[str, LiveJob] = {}
+        try:
+            project = self._client().projects.get(self.config.project, lazy=True)
+            listing = project.jobs.list(scope=list(STARTED_SCOPES), iterator=True, per_page=100,
+                                        max_retries=self.config.max_retries)
+            first_total = None
+            for seen, job in enumerate(listing):
+                first_total = listing.total if first_total is None else first_total
+                if seen >= MAX_LIST_PAGES * 100:
+                    return LiveJobs(None, f"more than {MAX_LIST_PAGES * 100} live jobs", own)
+                found[str(job.id)] = LiveJob(str(job.id), str(job.attributes.get("status") or ""),
+                                             str(job.attributes.get("name") or ""),
+                                             str(job.attributes.get("stage") or ""))
+            if listing.total is not None and (listing.total != (first_total or 0) or len(found) < listing.total):
+                return LiveJobs(None, "the list of live jobs changed while it was read", own)
+        except Exception as exc:  # any failure means: GitLab cannot answer
+            reason = explain_failure(exc, self.config, "listing live jobs")
+            log.warning("gitlab_unavailable", reason=reason)
+            return LiveJobs(None, reason, own)
+        log.debug("gitlab_live_jobs_read", jobs=len(found))
+        return LiveJobs(tuple(found[k] for k in sorted(found, key=int)), "", own)
 
     def _client(self) -> Any:
         if not hasattr(self._local, "client"):

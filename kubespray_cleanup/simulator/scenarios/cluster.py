@@ -41,6 +41,7 @@ class ClusterSpec:
     volumes_per_node: int = 0
     volume_size: int = 10
     server_group: bool = False
+    etcd_server_group: bool = False  # etcd_server_group_policy set: k8s-etcd-srvgrp made even with 0 etcd hosts
     load_balancer: bool = False
     occm_lb: bool = False
     occm_service: str = "ingress-nginx"

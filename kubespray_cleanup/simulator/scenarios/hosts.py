@@ -70,9 +70,11 @@ def _index(suffix: str) -> int | str:
 
 
 def server_groups(apply: ClusterApply) -> None:
-    """``*_server_group_policy`` set: one group per host family with members, and ``additional_server_groups``."""
+    """``*_server_group_policy`` set: one group per host family with members (``etcd_server_group``: the etcd
+    one even without etcd hosts, as the module makes it), and ``additional_server_groups``."""
     spec, found = apply.spec, roles(apply.spec)
     wanted = {role.server_group for role, _ in found if role.server_group and spec.server_group}
+    wanted |= {"k8s_etcd"} if spec.etcd_server_group else set()  # a policy set makes the group, hosts or not
     families = ("k8s_master", "k8s_node", "k8s_etcd")
     names: list[tuple[str, str]] = [(g, g.replace("_", "-") + "-srvgrp") for g in families if g in wanted]
     names += [(f"additional.{key}", f"k8s-{key}-srvgrp") for key in spec.additional_server_groups]
