@@ -38,14 +38,14 @@ def serve(host: str, port: int, scenario: str, latency: str, time_scale: float, 
 
             write_states(server.scenario, Path(states_dir))
     except OSError as exc:
-        server._server.server_close()
+        server.close()
         raise click.UsageError(f"cannot write {exc.filename}: {exc.strerror}") from None
     stopping = threading.Event()
 
     def stop(signum: int, frame: Any) -> None:
         if not stopping.is_set():
             stopping.set()
-            threading.Thread(target=server._server.shutdown, daemon=True).start()
+            server.shutdown()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
@@ -55,7 +55,6 @@ def serve(host: str, port: int, scenario: str, latency: str, time_scale: float, 
                f"{f', clouds.yaml {clouds_yaml}' if clouds_yaml else ''}", err=True)
     sys.stderr.flush()
     server.serve_forever()
-    server._server.server_close()
     if log_file is not None:
         log_file.close()
     click.echo("simulator: stopped", err=True)

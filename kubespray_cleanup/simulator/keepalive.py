@@ -1,4 +1,5 @@
-"""A keep-alive request handler for werkzeug's threaded server, whose own handler closes every connection.
+"""The simulators' HTTP serving: werkzeug's threaded server with a keep-alive handler (its own closes every
+connection), on a loopback port.
 
 A client of a real cloud keeps its connections open; one new TCP connection per request would make every
 benchmarked client (and the simulator) pay a connect, a handshake and a thread per call. The request body is
@@ -8,10 +9,11 @@ that asks for it, still gets ``Connection: close``. ``werkzeug.socket`` stays in
 
 from __future__ import annotations
 
-from typing import IO, Any, cast
+import threading
+from typing import IO, Any, Self, cast
 
 from werkzeug.exceptions import ClientDisconnected
-from werkzeug.serving import WSGIRequestHandler
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wsgi import LimitedStream
 
 _NO_BODY = {204, 304}
@@ -95,3 +97,49 @@ class KeepAliveHandler(WSGIRequestHandler):
     def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 - werkzeug's signature
         if type == "error":
             super().log(type, message, *args)
+
+
+class LoopbackServer:
+    """A WSGI app served by werkzeug's threaded server with :class:`KeepAliveHandler`: in a thread (``start`` /
+    ``stop``, for tests and benchmarks) or in the foreground (``serve_forever``, ``close``, ``shutdown`` from a
+    signal handler)."""
+
+    thread_name = "simulator"
+
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True, request_handler=KeepAliveHandler)
+        self._server.daemon_threads = True  # type: ignore[attr-defined]
+        self._server.request_queue_size = 128
+        self.host, self.port = host, int(self._server.server_port)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> Self:
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=self.thread_name, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until :meth:`shutdown`; the socket is closed on the way out."""
+        try:
+            self._server.serve_forever(poll_interval=0.05)
+        finally:
+            self._server.server_close()
+
+    def shutdown(self) -> None:
+        """Stop :meth:`serve_forever` from another thread (a signal handler starts one for it)."""
+        threading.Thread(target=self._server.shutdown, daemon=True).start()
+
+    def close(self) -> None:
+        """Release the socket of a server that never served."""
+        self._server.server_close()

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 import yaml
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from kubespray_cleanup.simulator.app import Simulator
 from kubespray_cleanup.simulator.deployment import Deployment
 from kubespray_cleanup.simulator.faults import FaultSpec
-from kubespray_cleanup.simulator.keepalive import KeepAliveHandler
+from kubespray_cleanup.simulator.keepalive import LoopbackServer
 from kubespray_cleanup.simulator.latency import LatencyProfile
 from kubespray_cleanup.simulator.ratelimit import RateLimiter, RateLimitSpec
 from kubespray_cleanup.simulator.scenarios import Scenario, load_scenario
@@ -24,7 +22,7 @@ from kubespray_cleanup.simulator.store import Store
 ADMIN_CLOUD = "admin"
 
 
-class SimulatorServer:
+class SimulatorServer(LoopbackServer):
     """A running simulator: its URL, its scenario's credentials and a ``clouds.yaml`` writer."""
 
     def __init__(self, scenario: str = "empty", host: str = "127.0.0.1", port: int = 0,
@@ -40,17 +38,7 @@ class SimulatorServer:
         self.load_seconds = time.perf_counter() - started
         self.simulator = Simulator(self.store, latency=latency, faults=faults, request_log=request_log,
                                    rate_limit=rate_limit)
-        self._server: BaseWSGIServer = make_server(host, port, self.simulator, threaded=True,
-                                                   request_handler=KeepAliveHandler)
-        self._server.daemon_threads = True  # type: ignore[attr-defined]
-        self._server.request_queue_size = 128
-        self.host = host
-        self.port = int(self._server.server_port)
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        super().__init__(self.simulator, host, port)
 
     @property
     def auth_url(self) -> str:
@@ -84,21 +72,6 @@ class SimulatorServer:
         config = openstack.config.OpenStackConfig(load_yaml_config=False, load_envvars=False)
         region = config.get_one(cloud=None, **self.clouds()["clouds"][cloud])
         return openstack.connection.Connection(config=region)
-
-    def serve_forever(self) -> None:
-        self._server.serve_forever()
-
-    def start(self) -> SimulatorServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="simulator", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
 
 
 @contextlib.contextmanager

@@ -2,64 +2,27 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
-
 from kubespray_cleanup.simulator.gitlab.api import GitLabApp
 from kubespray_cleanup.simulator.gitlab.model import GitLabModel, seed
+from kubespray_cleanup.simulator.keepalive import LoopbackServer
 
 
-class _QuietHandler(WSGIRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        return None
-
-    def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 - werkzeug's signature
-        if type == "error":
-            super().log(type, message, *args)
-
-
-class GitLabServer:
+class GitLabServer(LoopbackServer):
     """A running simulated GitLab: its URL, its model (for seeding and assertions), and ``stop()``."""
+
+    thread_name = "gitlab-sim"
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.model = GitLabModel()
-        self._server: BaseWSGIServer = make_server(host, port, GitLabApp(self.model), threaded=True,
-                                                   request_handler=_QuietHandler)
-        self._server.daemon_threads = True  # type: ignore[attr-defined]
-        self.host, self.port = host, int(self._server.server_port)
+        super().__init__(GitLabApp(self.model), host, port)
         self.model.base_url = self.url
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
 
     @property
     def api_url(self) -> str:
         return f"{self.url}/api/v4"
-
-    def start(self) -> GitLabServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="gitlab-sim", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def serve_forever(self) -> None:
-        """Serve in the calling thread until interrupted."""
-        try:
-            self._server.serve_forever()
-        finally:
-            self._server.server_close()
 
     def stats(self) -> dict[str, Any]:
         return self.model.stats()
