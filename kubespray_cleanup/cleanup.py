@@ -12,6 +12,7 @@ import structlog
 
 from kubespray_cleanup.errors import ExitCode, StateError, UsageError
 from kubespray_cleanup.executor import RunResult
+from kubespray_cleanup.heap import collector_paused
 from kubespray_cleanup.liveness import owner_of_state
 from kubespray_cleanup.planner import ACTIONS, Options, Plan, make_plan, now_utc, owners_in_question
 from kubespray_cleanup.settings import Settings
@@ -27,6 +28,11 @@ log = structlog.get_logger("tf-cleanup")
 
 def gather_states(settings: Settings) -> tuple[list[StateFile], list[str]]:
     """Every configured state source; any unreadable one stops the run unless explicitly overridden."""
+    with collector_paused():
+        return _gather_states(settings)
+
+
+def _gather_states(settings: Settings) -> tuple[list[StateFile], list[str]]:
     states: list[StateFile] = []
     warnings: list[str] = []
     sources: list[tuple[str, Callable[[], list[StateFile]]]] = []
@@ -74,7 +80,13 @@ def gitlab_states(settings: Settings) -> GitLabStates:
 
 def plan_run(conn: Any, settings: Settings, states: list[StateFile], warnings: list[str],
              jobs: GitLabJobs | None = None) -> Plan:
+    """List the cloud, ask GitLab where configured, and decide every resource (``planner``)."""
+    with collector_paused():
+        return _plan_run(conn, settings, states, warnings, jobs)
 
+
+def _plan_run(conn: Any, settings: Settings, states: list[StateFile], warnings: list[str],
+              jobs: GitLabJobs | None) -> Plan:
     inventory = list_inventory(conn)
     for kind, why in inventory.skipped_kinds.items():
         warnings.append(f"{kind.value.replace('_', ' ')}s not listed: {why}")

@@ -24,6 +24,7 @@ import structlog
 from kubespray_cleanup.audit import acting_on
 from kubespray_cleanup.clock import Clock
 from kubespray_cleanup.concurrency import AdaptiveLimit
+from kubespray_cleanup.heap import frozen_heap
 from kubespray_cleanup.kinds import HANDLERS
 from kubespray_cleanup.kinds.base import AUTO_PORT_OWNERS, RELEASING, SERVICE_PORT_OWNERS, Index
 from kubespray_cleanup.model import Kind, Resource
@@ -32,6 +33,7 @@ from kubespray_cleanup.retry import call_with_retry, status_of
 
 log = structlog.get_logger("tf-cleanup")
 T = TypeVar("T")
+
 
 DONE, FAILED, SKIPPED, INTERRUPTED = "done", "failed", "skipped", "interrupted"
 
@@ -148,6 +150,10 @@ class Executor:
 
     # --- the walk -------------------------------------------------------------
     def run(self) -> RunResult:
+        with frozen_heap():
+            return self._run()
+
+    def _run(self) -> RunResult:
         t0 = self.clock.monotonic()
         pending_preds = {n: set(self.graph.predecessors(n)) for n in self.graph.nodes}
         self._pending_preds = pending_preds
