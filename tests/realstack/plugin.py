@@ -8,6 +8,7 @@ tests in ``tests/realstack``. The session fixture :func:`realstack` starts the s
 ``REALSTACK_CLOUDS_YAML`` names its ``clouds.yaml`` (``python tests/realstack/stack.py up`` prints it;
 ``stack.json`` beside it tells which services run and where their access logs are).
 ``--realstack-nova`` (or ``REALSTACK_NOVA=1``) also starts Nova with the fake driver;
+``--realstack-octavia`` (or ``REALSTACK_OCTAVIA=1``) starts Octavia's API and worker with no-op drivers;
 ``REALSTACK_CINDER=off`` leaves Cinder out.
 """
 
@@ -39,6 +40,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="run the conformance tests against the real services too, and the realstack end-to-end tests")
     group.addoption("--realstack-nova", action="store_true", default=os.environ.get("REALSTACK_NOVA") == "1",
                     help="also start Nova (fake virt driver) and Placement")
+    group.addoption("--realstack-octavia", action="store_true", default=os.environ.get("REALSTACK_OCTAVIA") == "1",
+                    help="also start Octavia (API + worker, no-op amphora/compute/network drivers)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -119,6 +122,16 @@ class RealStack:
     def nova(self) -> bool:
         return bool(self.info.get("nova", False))
 
+    @property
+    def octavia(self) -> bool:
+        return bool(self.info.get("octavia", False))
+
+    @property
+    def octavia_database(self) -> Path | None:
+        """Octavia's sqlite file (tests use it to put a load balancer in ERROR, as a failed flow would)."""
+        path = self.info.get("octavia_database")
+        return Path(path) if path else None
+
     def access_log(self, service: str) -> AccessLog:
         path = self.info.get("access_logs", {}).get(service)
         if not path:
@@ -166,7 +179,8 @@ def realstack(request: pytest.FixtureRequest) -> Iterator[RealStack]:
         yield RealStack.from_clouds_yaml(Path(running))
         return
     cinder = {"auto": "auto", "on": True, "off": False}.get(os.environ.get("REALSTACK_CINDER", "auto"), "auto")
-    stack = Stack(cinder=cinder, nova=request.config.getoption("realstack_nova"))
+    stack = Stack(cinder=cinder, nova=request.config.getoption("realstack_nova"),
+                  octavia=request.config.getoption("realstack_octavia"))
     started = time.monotonic()
     try:
         stack.start()
