@@ -424,8 +424,7 @@ class Stack:
             lines += [f"{import_line}  # noqa: E402,F401", ""]
             (self.root / "wsgi" / f"{module}.py").write_text("\n".join(lines))
         if self.octavia:
-            module, source = octavia_setup.wsgi_app(self)
-            (self.root / "wsgi" / f"{module}.py").write_text(source)
+            octavia_setup.write_entry_points(self)
 
     def _init_databases(self) -> None:
         py = str(self.bin / "python")
