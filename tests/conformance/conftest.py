@@ -33,6 +33,7 @@ class Target:
     cinder_skip_reason: str = ""
     nova: bool = True
     octavia: bool = True
+    octavia_skip_reason: str = ""
     octavia_database: Path | None = None
     sim: SimulatorServer | None = None
 
@@ -49,8 +50,7 @@ class Target:
 
     def need_octavia(self) -> None:
         if not self.octavia:
-            pytest.skip(f"{self.name}: Octavia is not running in this realstack (--realstack-octavia / "
-                        "REALSTACK_OCTAVIA=1)")
+            pytest.skip(f"{self.name}: {self.octavia_skip_reason}")
 
     def __str__(self) -> str:
         return self.name
@@ -92,4 +92,5 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     stack = request.getfixturevalue("realstack")
     yield Target("realstack", stack.connect("elastx"), stack.connect("other"), stack.connect("admin"),
                  cinder=stack.cinder, cinder_skip_reason=stack.cinder_skip_reason, nova=stack.nova,
-                 octavia=stack.octavia, octavia_database=stack.octavia_database)
+                 octavia=stack.octavia, octavia_skip_reason=stack.octavia_skip_reason,
+                 octavia_database=stack.octavia_database)

@@ -242,13 +242,19 @@ class Stack:
     """One running realstack: its directory, ports, processes and the clouds it serves."""
 
     def __init__(self, root: Path | None = None, *, cinder: str | bool = "auto", nova: bool = False,
-                 octavia: bool = False, keep: bool = False) -> None:
+                 octavia: str | bool = False, keep: bool = False) -> None:
         self.own_root = root is None
         self.root = Path(tempfile.mkdtemp(prefix="ksc-realstack-")) if root is None else root.resolve()
         self.keep = keep
         self.nova = nova
-        self.octavia = octavia
         self.cinder_skip_reason: str | None = None
+        self.octavia_skip_reason: str | None = None
+        if octavia == "auto":
+            octavia = rabbitmq_available()
+            if not octavia:
+                self.octavia_skip_reason = (f"Debian's rabbitmq-server is not installed ({RABBITMQ_APT_HINT}): "
+                                            "Octavia is not started and its tests are skipped")
+        self.octavia = bool(octavia)
         if cinder == "auto":
             cinder = rabbitmq_available() or nova
             if not cinder:
@@ -257,9 +263,9 @@ class Stack:
         self.cinder = bool(cinder) or nova
         if self.cinder and not rabbitmq_available():
             raise StackError(f"Cinder needs Debian's rabbitmq-server and epmd: {RABBITMQ_APT_HINT}")
-        if octavia and not rabbitmq_available():
+        if self.octavia and not rabbitmq_available():
             raise StackError(f"Octavia's worker needs Debian's rabbitmq-server and epmd: {RABBITMQ_APT_HINT}")
-        self.rabbit = self.cinder or octavia
+        self.rabbit = self.cinder or self.octavia
         self.etc, self.data, self.log_dir = self.root / "etc", self.root / "data", self.root / "log"
         self.ports: dict[str, int] = {}
         self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
@@ -317,8 +323,9 @@ class Stack:
             raise
         log(f"up in {self.timings['total']:.0f}s ({', '.join(f'{k} {v:.1f}s' for k, v in self.timings.items())}); "
             f"RSS {self.rss_mb()['total']:.0f} MB; {self.clouds_yaml}")
-        if self.cinder_skip_reason:
-            log(f"SKIP Cinder: {self.cinder_skip_reason}")
+        for service, reason in (("Cinder", self.cinder_skip_reason), ("Octavia", self.octavia_skip_reason)):
+            if reason:
+                log(f"SKIP {service}: {reason}")
         return self
 
     def _timed(self, name: str, step: Callable[[], Any]) -> Any:
@@ -664,7 +671,7 @@ class Stack:
             "urls": {name: self.url(name) for name in self.ports if name in
                      ("keystone", "neutron", "cinder", "nova", "placement", "octavia")},
             "cinder": self.cinder, "cinder_skip_reason": self.cinder_skip_reason, "nova": self.nova,
-            "octavia": self.octavia,
+            "octavia": self.octavia, "octavia_skip_reason": self.octavia_skip_reason,
             "octavia_database": str(octavia_setup.database(self)) if self.octavia else None,
             "access_logs": {name: str(self.access_log(name)) for name in ("keystone", "neutron", "cinder", "nova",
                                                                           "octavia") if name in self.ports},
