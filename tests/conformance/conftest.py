@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,6 +32,9 @@ class Target:
     cinder: bool = True
     cinder_skip_reason: str = ""
     nova: bool = True
+    octavia: bool = True
+    octavia_skip_reason: str = ""
+    octavia_database: Path | None = None
     sim: SimulatorServer | None = None
 
     def external_network(self) -> Any:
@@ -43,6 +47,10 @@ class Target:
     def need_nova(self) -> None:
         if not self.nova:
             pytest.skip(f"{self.name}: Nova is not running in this realstack (--realstack-nova / REALSTACK_NOVA=1)")
+
+    def need_octavia(self) -> None:
+        if not self.octavia:
+            pytest.skip(f"{self.name}: {self.octavia_skip_reason}")
 
     def __str__(self) -> str:
         return self.name
@@ -83,4 +91,6 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
         return
     stack = request.getfixturevalue("realstack")
     yield Target("realstack", stack.connect("elastx"), stack.connect("other"), stack.connect("admin"),
-                 cinder=stack.cinder, cinder_skip_reason=stack.cinder_skip_reason, nova=stack.nova)
+                 cinder=stack.cinder, cinder_skip_reason=stack.cinder_skip_reason, nova=stack.nova,
+                 octavia=stack.octavia, octavia_skip_reason=stack.octavia_skip_reason,
+                 octavia_database=stack.octavia_database)

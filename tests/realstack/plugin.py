@@ -8,7 +8,9 @@ tests in ``tests/realstack``. The session fixture :func:`realstack` starts the s
 ``REALSTACK_CLOUDS_YAML`` names its ``clouds.yaml`` (``python tests/realstack/stack.py up`` prints it;
 ``stack.json`` beside it tells which services run and where their access logs are).
 ``--realstack-nova`` (or ``REALSTACK_NOVA=1``) also starts Nova with the fake driver;
-``REALSTACK_CINDER=off`` leaves Cinder out.
+Octavia's API and worker (no-op drivers) start whenever rabbitmq-server is installed, like Cinder;
+``--realstack-octavia`` (or ``REALSTACK_OCTAVIA=1``) insists on them, ``REALSTACK_OCTAVIA=0`` leaves
+them out, as ``REALSTACK_CINDER=off`` does Cinder.
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="run the conformance tests against the real services too, and the realstack end-to-end tests")
     group.addoption("--realstack-nova", action="store_true", default=os.environ.get("REALSTACK_NOVA") == "1",
                     help="also start Nova (fake virt driver) and Placement")
+    group.addoption("--realstack-octavia", action="store_const", const="on",
+                    default=os.environ.get("REALSTACK_OCTAVIA", "auto"),
+                    help="start Octavia (API + worker, no-op amphora/compute/network drivers) or fail; default "
+                         "REALSTACK_OCTAVIA or auto: when rabbitmq-server is installed (0/off: never)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -119,6 +125,21 @@ class RealStack:
     def nova(self) -> bool:
         return bool(self.info.get("nova", False))
 
+    @property
+    def octavia(self) -> bool:
+        return bool(self.info.get("octavia", False))
+
+    @property
+    def octavia_skip_reason(self) -> str:
+        return str(self.info.get("octavia_skip_reason") or "Octavia is not running in this realstack "
+                   "(--realstack-octavia / REALSTACK_OCTAVIA=1)")
+
+    @property
+    def octavia_database(self) -> Path | None:
+        """Octavia's sqlite file (tests use it to put a load balancer in ERROR, as a failed flow would)."""
+        path = self.info.get("octavia_database")
+        return Path(path) if path else None
+
     def access_log(self, service: str) -> AccessLog:
         path = self.info.get("access_logs", {}).get(service)
         if not path:
@@ -166,7 +187,9 @@ def realstack(request: pytest.FixtureRequest) -> Iterator[RealStack]:
         yield RealStack.from_clouds_yaml(Path(running))
         return
     cinder = {"auto": "auto", "on": True, "off": False}.get(os.environ.get("REALSTACK_CINDER", "auto"), "auto")
-    stack = Stack(cinder=cinder, nova=request.config.getoption("realstack_nova"))
+    octavia = {"auto": "auto", "on": True, "1": True, "off": False, "0": False}.get(
+        str(request.config.getoption("realstack_octavia")), "auto")
+    stack = Stack(cinder=cinder, nova=request.config.getoption("realstack_nova"), octavia=octavia)
     started = time.monotonic()
     try:
         stack.start()
@@ -178,5 +201,7 @@ def realstack(request: pytest.FixtureRequest) -> Iterator[RealStack]:
                         f"({', '.join(f'{k} {v:.0f}' for k, v in rss.items() if k != 'total')})")
         if stack.cinder_skip_reason:
             _SUMMARY.append(f"realstack: SKIPPED Cinder: {stack.cinder_skip_reason}")
+        if stack.octavia_skip_reason:
+            _SUMMARY.append(f"realstack: SKIPPED Octavia: {stack.octavia_skip_reason}")
     finally:
         stack.stop()

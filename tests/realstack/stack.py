@@ -8,8 +8,9 @@ Stdlib only, so any Python 3.11 runs it::
     python tests/realstack/stack.py check                # start, print timings and memory, stop
 
 Options of ``up``/``check``: ``--cinder auto|on|off`` (auto: on when Debian's rabbitmq-server is
-installed), ``--nova`` (Nova + Placement with the fake virt driver; implies Cinder), ``--keep`` (leave
-the temporary directory with its logs).
+installed), ``--nova`` (Nova + Placement with the fake virt driver; implies Cinder), ``--octavia``
+(Octavia's API and worker with no-op drivers, see ``octavia_stack.py``; needs rabbitmq-server), ``--keep``
+(leave the temporary directory with its logs).
 
 What it does, in order:
 
@@ -58,6 +59,12 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+if __name__ == "__main__":   # run as a script: octavia.py imports this module by its package name
+    sys.path.insert(0, str(HERE.parent.parent))
+    sys.modules.setdefault("tests.realstack.stack", sys.modules[__name__])
+
+from tests.realstack import octavia_stack as octavia_setup  # noqa: E402
+
 TEMPLATES = HERE / "templates"
 REQUIREMENTS = HERE / "requirements.txt"
 MECH = HERE / "mech"
@@ -71,6 +78,7 @@ SERVICE_PASSWORD = "service-password"
 EXTERNAL_NETWORK = {"name": "public", "cidr": "198.51.100.0/24", "gateway_ip": "198.51.100.1"}
 REGION = "RegionOne"
 ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(L)s'
+STALE_VENV_DAYS = 7   # a cached venv of another lock file unused this long is removed
 
 
 def log(message: str) -> None:
@@ -123,14 +131,13 @@ def ensure_venv(fresh: bool = False) -> Path:
     with (venv.parent / f"{venv.name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if marker.is_file() and not fresh:
+            marker.touch()   # last use: what pruning goes by
             return venv
         started = time.monotonic()
         log(f"building the service venv {venv} (pinned {REQUIREMENTS.name}; about 1-2 minutes)")
         shutil.rmtree(venv, ignore_errors=True)
-        if not override:   # venvs of older lock files: not relocatable, never used again
-            for stale in venv.parent.glob("venv-*"):
-                if stale.is_dir() and stale != venv:
-                    shutil.rmtree(stale, ignore_errors=True)
+        if not override:
+            _prune_stale_venvs(venv)
         venv.parent.mkdir(parents=True, exist_ok=True)
         logfile = venv.parent / f"{venv.name}.install.log"
         logfile.unlink(missing_ok=True)
@@ -144,6 +151,21 @@ def ensure_venv(fresh: bool = False) -> Path:
         marker.write_text(json.dumps({"key": venv_key(), "seconds": round(time.monotonic() - started, 1)}))
         log(f"service venv ready in {time.monotonic() - started:.0f}s ({_du(venv)})")
         return venv
+
+
+def _prune_stale_venvs(keep: Path) -> None:
+    """Remove the venvs of other lock files unused for STALE_VENV_DAYS (they are not relocatable). A
+    checkout of another branch with another lock file shares the cache, so a recently used one stays."""
+    cutoff = time.time() - STALE_VENV_DAYS * 86400
+    for stale in keep.parent.glob("venv-*"):
+        if not stale.is_dir() or stale == keep:
+            continue
+        marker = stale / ".ksc-realstack-complete"
+        with contextlib.suppress(OSError), (stale.parent / f"{stale.name}.lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)   # OSError: being built right now
+            if not marker.is_file() or marker.stat().st_mtime < cutoff:
+                log(f"removing the unused service venv {stale}")
+                shutil.rmtree(stale, ignore_errors=True)
 
 
 def _du(path: Path) -> str:
@@ -220,12 +242,19 @@ class Stack:
     """One running realstack: its directory, ports, processes and the clouds it serves."""
 
     def __init__(self, root: Path | None = None, *, cinder: str | bool = "auto", nova: bool = False,
-                 keep: bool = False) -> None:
+                 octavia: str | bool = False, keep: bool = False) -> None:
         self.own_root = root is None
         self.root = Path(tempfile.mkdtemp(prefix="ksc-realstack-")) if root is None else root.resolve()
         self.keep = keep
         self.nova = nova
         self.cinder_skip_reason: str | None = None
+        self.octavia_skip_reason: str | None = None
+        if octavia == "auto":
+            octavia = rabbitmq_available()
+            if not octavia:
+                self.octavia_skip_reason = (f"Debian's rabbitmq-server is not installed ({RABBITMQ_APT_HINT}): "
+                                            "Octavia is not started and its tests are skipped")
+        self.octavia = bool(octavia)
         if cinder == "auto":
             cinder = rabbitmq_available() or nova
             if not cinder:
@@ -234,6 +263,9 @@ class Stack:
         self.cinder = bool(cinder) or nova
         if self.cinder and not rabbitmq_available():
             raise StackError(f"Cinder needs Debian's rabbitmq-server and epmd: {RABBITMQ_APT_HINT}")
+        if self.octavia and not rabbitmq_available():
+            raise StackError(f"Octavia's worker needs Debian's rabbitmq-server and epmd: {RABBITMQ_APT_HINT}")
+        self.rabbit = self.cinder or self.octavia
         self.etc, self.data, self.log_dir = self.root / "etc", self.root / "data", self.root / "log"
         self.ports: dict[str, int] = {}
         self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
@@ -241,6 +273,7 @@ class Stack:
         self.venv: Path | None = None
         self.admin_project_id = ""
         self.external_network_id = ""
+        self.external_subnet_id = ""
         self._stopped = False
         self._lock = threading.Lock()
 
@@ -279,6 +312,8 @@ class Stack:
                 self._timed("cinder_ready", self._wait_cinder)
             if self.nova:   # after Keystone knows its service users: nova-conductor dies without them
                 self._timed("nova_ready", self._start_nova)
+            if self.octavia:
+                self._timed("octavia_ready", lambda: octavia_setup.start(self))
             self.timings["total"] = round(time.monotonic() - t0, 1)
             self._write_clouds_yaml()
             self.info_path.write_text(json.dumps(self.info(), indent=1))
@@ -288,8 +323,9 @@ class Stack:
             raise
         log(f"up in {self.timings['total']:.0f}s ({', '.join(f'{k} {v:.1f}s' for k, v in self.timings.items())}); "
             f"RSS {self.rss_mb()['total']:.0f} MB; {self.clouds_yaml}")
-        if self.cinder_skip_reason:
-            log(f"SKIP Cinder: {self.cinder_skip_reason}")
+        for service, reason in (("Cinder", self.cinder_skip_reason), ("Octavia", self.octavia_skip_reason)):
+            if reason:
+                log(f"SKIP {service}: {reason}")
         return self
 
     def _timed(self, name: str, step: Callable[[], Any]) -> Any:
@@ -342,8 +378,10 @@ class Stack:
 
     # configuration
     def _write_configs(self) -> None:
-        services = ["keystone", "neutron"] + (["cinder", "rabbitmq", "epmd", "rabbitmq_dist"] if self.cinder else [])
+        services = ["keystone", "neutron"] + (["rabbitmq", "epmd", "rabbitmq_dist"] if self.rabbit else [])
+        services += ["cinder"] if self.cinder else []
         services += ["nova", "placement"] if self.nova else []
+        services += ["octavia"] if self.octavia else []
         used: set[int] = set()
         for service in services:
             port = free_port()
@@ -359,17 +397,20 @@ class Stack:
             (self.root / sub).mkdir(parents=True, exist_ok=True)
         layout = {"keystone/keystone.conf": "keystone.conf", "neutron/neutron.conf": "neutron.conf",
                   "neutron/ml2_conf.ini": "ml2_conf.ini", "neutron/api-paste.ini": "neutron-api-paste.ini"}
+        if self.rabbit:
+            layout["rabbitmq/rabbitmq.conf"] = "rabbitmq.conf"
         if self.cinder:
-            layout.update({"cinder/cinder.conf": "cinder.conf", "cinder/api-paste.ini": "cinder-api-paste.ini",
-                           "rabbitmq/rabbitmq.conf": "rabbitmq.conf"})
+            layout.update({"cinder/cinder.conf": "cinder.conf", "cinder/api-paste.ini": "cinder-api-paste.ini"})
         if self.nova:
             layout.update({"nova/nova.conf": "nova.conf", "nova/api-paste.ini": "nova-api-paste.ini",
                            "placement/placement.conf": "placement.conf"})
+        if self.octavia:
+            layout[octavia_setup.CONFIG] = "octavia.conf"
         for target, template in layout.items():
             path = self.etc / target
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(string.Template((TEMPLATES / template).read_text()).substitute(values))
-        if self.cinder:
+        if self.rabbit:
             (self.etc / "rabbitmq" / "enabled_plugins").write_text("[].\n")
         # WSGI entry points: reset argv (gunicorn's own options are not the service's) and point at the config
         apps = {
@@ -389,6 +430,8 @@ class Stack:
                 lines.append("os.environ.setdefault('OS_NEUTRON_CONFIG_FILES', 'neutron.conf;ml2_conf.ini')")
             lines += [f"{import_line}  # noqa: E402,F401", ""]
             (self.root / "wsgi" / f"{module}.py").write_text("\n".join(lines))
+        if self.octavia:
+            octavia_setup.write_entry_points(self)
 
     def _init_databases(self) -> None:
         py = str(self.bin / "python")
@@ -406,6 +449,8 @@ class Stack:
                                             self.log_dir / "cinder-init.log", "cinder-manage db sync"))
         if self.nova:
             jobs.append(self._init_nova_databases)
+        if self.octavia:
+            jobs.append(lambda: octavia_setup.init_database(self))
         with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
             for future in [pool.submit(job) for job in jobs]:
                 future.result()
@@ -457,7 +502,7 @@ class Stack:
         }
 
     def _start_services(self) -> None:
-        if self.cinder:   # the broker first: Cinder's services connect at start
+        if self.rabbit:   # the broker first: Cinder's services connect at start
             env = self._rabbit_env()
             epmd = shutil.which("epmd") or "epmd"
             self.spawn("epmd", [epmd, "-address", "127.0.0.1", "-port", str(self.ports["epmd"])], env)
@@ -466,9 +511,10 @@ class Stack:
         neutron = self._gunicorn("neutron", "neutron_app")
         wait_until("keystone", _http_up(self.url("keystone") + "/v3"), 120, keystone,
                    self.log_dir / "keystone-gunicorn.log")
-        if self.cinder:
+        if self.rabbit:
             wait_until("rabbitmq", lambda: _tcp_open(self.ports["rabbitmq"]), 120, rabbit,
                        self.log_dir / "rabbitmq.out")
+        if self.cinder:
             conf = str(self.etc / "cinder/cinder.conf")
             for svc in ("scheduler", "volume"):
                 self.spawn(f"cinder-{svc}", [str(self.bin / f"cinder-{svc}"), "--config-file", conf,
@@ -518,6 +564,8 @@ class Stack:
         if self.nova:
             catalog += [("nova", "nova", "compute", self.url("nova") + "/v2.1"),
                         ("placement", "placement", "placement", self.url("placement"))]
+        if self.octavia:
+            catalog.append(("octavia", "octavia", "load-balancer", self.url("octavia")))
         for username, name, service_type, url in catalog:
             user = post("users", "user", {"name": username, "password": SERVICE_PASSWORD, "domain_id": "default",
                                           "default_project_id": service_project})["id"]
@@ -548,6 +596,7 @@ class Stack:
             token)
         if status != 201:
             raise StackError(f"neutron: external subnet -> {status} {data}")
+        self.external_subnet_id = data["subnet"]["id"]
 
     def _wait_cinder(self) -> None:
         token = self.admin_token()
@@ -620,10 +669,12 @@ class Stack:
         return {
             "root": str(self.root), "clouds_yaml": str(self.clouds_yaml), "venv": str(self.venv),
             "urls": {name: self.url(name) for name in self.ports if name in
-                     ("keystone", "neutron", "cinder", "nova", "placement")},
+                     ("keystone", "neutron", "cinder", "nova", "placement", "octavia")},
             "cinder": self.cinder, "cinder_skip_reason": self.cinder_skip_reason, "nova": self.nova,
-            "access_logs": {name: str(self.access_log(name)) for name in ("keystone", "neutron", "cinder", "nova")
-                            if name in self.ports},
+            "octavia": self.octavia, "octavia_skip_reason": self.octavia_skip_reason,
+            "octavia_database": str(octavia_setup.database(self)) if self.octavia else None,
+            "access_logs": {name: str(self.access_log(name)) for name in ("keystone", "neutron", "cinder", "nova",
+                                                                          "octavia") if name in self.ports},
             "log_dir": str(self.log_dir), "external_network_id": self.external_network_id,
             "processes": {name: proc.pid for name, proc in self.procs},
             "timings_s": self.timings, "rss_mb": self.rss_mb(),
@@ -665,6 +716,7 @@ def main(argv: list[str] | None = None) -> int:
         cmd.add_argument("--dir", type=Path, help="directory for configs, data and logs (default: a new temp dir)")
         cmd.add_argument("--cinder", choices=("auto", "on", "off"), default=os.environ.get("REALSTACK_CINDER", "auto"))
         cmd.add_argument("--nova", action="store_true", default=os.environ.get("REALSTACK_NOVA") == "1")
+        cmd.add_argument("--octavia", action="store_true", default=os.environ.get("REALSTACK_OCTAVIA") == "1")
         cmd.add_argument("--keep", action="store_true", help="keep the directory (and logs) after stopping")
     args = parser.parse_args(argv)
     if args.command == "venv":
@@ -679,7 +731,7 @@ def main(argv: list[str] | None = None) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, on_signal)
-    stack = Stack(args.dir, cinder=cinder, nova=args.nova, keep=args.keep)
+    stack = Stack(args.dir, cinder=cinder, nova=args.nova, octavia=args.octavia, keep=args.keep)
     try:
         stack.start()
         if args.command == "check":

@@ -5,7 +5,8 @@ in ``elastx``/``other`` never meet it): two leaked pipelines and one live one, e
 ``contrib/terraform/openstack`` with the elastx CI naming (network ``ci-<job>``, subnet
 ``<job>-internal-network``, ports ``<job>-k8s-master-1``/``<job>-k8s-node-1`` with groups ``<job>-k8s``
 and ``<job>-k8s-master``, a floating IP on the master, an interface on the project's shared router
-``kubespray-ci-router``, and with Cinder a volume ``<job>-etcd-1`` with a snapshot), plus the project's
+``kubespray-ci-router``, with Cinder a volume ``<job>-etcd-1`` with a snapshot, with Octavia a load
+balancer ``<job>-api-loadbalancer`` on the subnet with a listener and pool), plus the project's
 ``default`` group and a network no pipeline made. Conflicts are counted from the services' gunicorn
 access logs (real services have no /_sim/stats).
 """
@@ -40,8 +41,9 @@ def stack(request: pytest.FixtureRequest) -> RealStack:
     return result
 
 
-def _pipeline(conn: Any, job: str, router: Any, index: int, cinder: bool) -> dict[str, list[str]]:
-    """One Kubespray CI cluster's network side (and a volume + snapshot with Cinder); ids by kind."""
+def _pipeline(conn: Any, job: str, router: Any, index: int, cinder: bool, octavia: bool) -> dict[str, list[str]]:
+    """One Kubespray CI cluster's network side (a volume + snapshot with Cinder, a load balancer with a listener
+    and pool with Octavia); ids by kind."""
     net = conn.network
     network = net.create_network(name=f"ci-{job}")
     subnet = net.create_subnet(network_id=network.id, name=f"{job}-internal-network", ip_version=4,
@@ -63,25 +65,38 @@ def _pipeline(conn: Any, job: str, router: Any, index: int, cinder: bool) -> dic
     fip = net.create_ip(floating_network_id=ext.id, port_id=ports[0].id)
     ids = {"network": [network.id], "subnet": [subnet.id], "router_interface": [iface["port_id"]],
            "security_group": [k8s.id, master.id], "security_group_rule": [r.id for r in rules],
-           "port": [p.id for p in ports], "floating_ip": [fip.id], "volume": [], "snapshot": []}
+           "port": [p.id for p in ports], "floating_ip": [fip.id], "volume": [], "snapshot": [], "load_balancer": []}
     if cinder:
         volume = conn.block_storage.create_volume(size=1, name=f"{job}-etcd-1")
         wait_status(lambda: conn.block_storage.get_volume(volume.id), "available")
         snap = conn.block_storage.create_snapshot(volume_id=volume.id, name=f"{job}-etcd-1-snap")
         wait_status(lambda: conn.block_storage.get_snapshot(snap.id), "available")
         ids["volume"], ids["snapshot"] = [volume.id], [snap.id]
+    if octavia:
+        lbs = conn.load_balancer
+        lb = lbs.create_load_balancer(name=f"{job}-api-loadbalancer", vip_subnet_id=subnet.id)
+        lbs.wait_for_load_balancer(lb.id, status="ACTIVE", failures=["ERROR"], interval=0.1, wait=60)
+        listener = lbs.create_listener(name=f"{job}-api-listener", loadbalancer_id=lb.id, protocol="TCP",
+                                       protocol_port=6443)
+        lbs.wait_for_load_balancer(lb.id, status="ACTIVE", failures=["ERROR"], interval=0.1, wait=60)
+        lbs.create_pool(name=f"{job}-api-pool", listener_id=listener.id, protocol="TCP", lb_algorithm="ROUND_ROBIN")
+        lbs.wait_for_load_balancer(lb.id, status="ACTIVE", failures=["ERROR"], interval=0.1, wait=60)
+        ids["load_balancer"] = [lb.id]
     return ids
 
 
 def _exists(conn: Any, kind: str, rid: str) -> bool:
-    finders = {"network": conn.network.find_network, "subnet": conn.network.find_subnet,
-               "router_interface": conn.network.find_port, "port": conn.network.find_port,
-               "security_group": conn.network.find_security_group,
-               "security_group_rule": conn.network.find_security_group_rule,
-               "floating_ip": conn.network.find_ip, "router": conn.network.find_router,
-               "volume": conn.block_storage.find_volume, "snapshot": conn.block_storage.find_snapshot}
+    # (proxy, finder): looked up only for the kind asked, since a service the stack does not run has no proxy
+    finders = {"network": ("network", "find_network"), "subnet": ("network", "find_subnet"),
+               "router_interface": ("network", "find_port"), "port": ("network", "find_port"),
+               "security_group": ("network", "find_security_group"),
+               "security_group_rule": ("network", "find_security_group_rule"),
+               "floating_ip": ("network", "find_ip"), "router": ("network", "find_router"),
+               "volume": ("block_storage", "find_volume"), "snapshot": ("block_storage", "find_snapshot"),
+               "load_balancer": ("load_balancer", "find_load_balancer")}
+    proxy, finder = finders[kind]
     try:
-        return finders[kind](rid, ignore_missing=True) is not None
+        return getattr(getattr(conn, proxy), finder)(rid, ignore_missing=True) is not None
     except Exception as exc:   # a name-filter fallback refused: look the id up directly
         if kind in ("volume", "snapshot"):
             return bool(conn.block_storage.get(f"/{kind}s/{rid}").status_code == 200)
@@ -92,6 +107,9 @@ def _fingerprint(conn: Any, kind: str, rid: str) -> Any:
     """What must not change on a kept resource: Neutron's revision_number (any update bumps it), Cinder's status."""
     if kind in ("volume", "snapshot"):
         return conn.block_storage.get(f"/{kind}s/{rid}").json()[kind]["status"]
+    if kind == "load_balancer":
+        lb = conn.load_balancer.get(f"/lbaas/loadbalancers/{rid}").json()["loadbalancer"]
+        return lb["provisioning_status"], lb["updated_at"]
     path = {"network": "networks", "subnet": "subnets", "router_interface": "ports", "port": "ports",
             "security_group": "security-groups", "security_group_rule": "security-group-rules",
             "floating_ip": "floatingips", "router": "routers"}[kind]
@@ -108,8 +126,8 @@ def test_tf_cleanup_removes_leaked_pipelines_with_zero_conflicts(stack: RealStac
     net = conn.network
     ext = next(net.networks(is_router_external=True, name="public"))
     router = net.create_router(name="kubespray-ci-router", external_gateway_info={"network_id": ext.id})
-    leaked = {job: _pipeline(conn, job, router, i + 1, stack.cinder) for i, job in enumerate(LEAKED)}
-    live = _pipeline(conn, LIVE, router, 9, stack.cinder)
+    leaked = {job: _pipeline(conn, job, router, i + 1, stack.cinder, stack.octavia) for i, job in enumerate(LEAKED)}
+    live = _pipeline(conn, LIVE, router, 9, stack.cinder, stack.octavia)
     default = next(net.security_groups(name="default", project_id=conn.current_project_id))
     bystander = net.create_network(name="bastion-net")
     kept: dict[str, list[str]] = {kind: list(ids) for kind, ids in live.items()}
@@ -123,8 +141,8 @@ def test_tf_cleanup_removes_leaked_pipelines_with_zero_conflicts(stack: RealStac
     config = tmp_path / "tf-cleanup.yaml"
     config.write_text(yaml.safe_dump({"profiles": {"realstack": {"extends": "elastx", "cloud": cloud_name}}}))
     report = tmp_path / "report.json"
-    logs = {service: stack.access_log(service) for service in ("neutron", "cinder") if service != "cinder"
-            or stack.cinder}
+    running = {"neutron": True, "cinder": stack.cinder, "octavia": stack.octavia}
+    logs = {service: stack.access_log(service) for service, on in running.items() if on}
     env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
     env.update({"OS_CLIENT_CONFIG_FILE": str(clouds), "CI": "true"})
     tf_cleanup = Path(sys.executable).parent / "tf-cleanup"
@@ -137,7 +155,8 @@ def test_tf_cleanup_removes_leaked_pipelines_with_zero_conflicts(stack: RealStac
 
     requests = {service: log.statuses() for service, log in logs.items()}
     conflicts = {service: [(r, s) for r, s in rows if s == 409] for service, rows in requests.items()}
-    refusals = [(r, s) for r, s in requests.get("cinder", []) if s == 400]
+    # Cinder and Octavia refuse a dependency with 400 (volume with snapshots, load balancer with children)
+    refusals = [(r, s) for service in ("cinder", "octavia") for r, s in requests.get(service, []) if s == 400]
     errors = [(r, s) for rows in requests.values() for r, s in rows if s >= 500]
     assert conflicts == {service: [] for service in logs}, conflicts
     assert refusals == [], refusals
