@@ -41,7 +41,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--clusters", type=_ints, default=[1, 10, 100], metavar="N,N,...",
                         help="leaked Kubespray clusters per scenario (default 1,10,100)")
     parser.add_argument("--live", type=int, default=2, help="live clusters beside them, which must survive")
-    parser.add_argument("--time-scale", type=float, default=20.0, help="simulated seconds per wall second")
+    parser.add_argument("--time-scale", type=float, default=None,
+                        help="simulated seconds per wall second (default 20; 1 under --rate-limit, whose rate is "
+                             "per real second and whose contenders sleep real seconds)")
     parser.add_argument("--latency", default="realistic", help="simulator latency profile (name or YAML file)")
     parser.add_argument("--bound-time-scale", type=float, default=1.0,
                         help="also run tf-cleanup alone at this time-scale, where the client's CPU (which no "
@@ -67,6 +69,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     unknown = sorted(set(args.contenders.split(",")) - set(registry()))
     if unknown:
         parser.error(f"unknown contender(s): {', '.join(unknown)}")
+    if args.time_scale is None:
+        args.time_scale = 1.0 if args.rate_limit else 20.0
     if args.time_scale <= 0:
         parser.error("--time-scale must be positive")
     if args.rate_limit < 0:
