@@ -109,18 +109,20 @@ def truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "t", "true", "on", "y", "yes")
 
 
-def limit_param(ctx: Ctx) -> int:
-    """``limit`` query parameter capped at the API maximum; 400 when it is not a non-negative integer."""
+def limit_param(ctx: Ctx, *, default: int = MAX_LIMIT, maximum: int = MAX_LIMIT,
+                fault: Callable[[str], ApiError] = lambda message: nova_fault(400, message)) -> int:
+    """``limit`` query parameter (``default`` when absent) capped at ``maximum``; a 400 built by ``fault`` (the
+    service's own error body; Nova's and Cinder's by default) when it is not a non-negative integer."""
     raw = ctx.request.args.get("limit")
     if raw is None:
-        return MAX_LIMIT
+        return default
     try:
         value = int(raw)
     except ValueError:
-        raise nova_fault(400, "limit param must be an integer") from None
+        raise fault("limit param must be an integer") from None
     if value < 0:
-        raise nova_fault(400, "limit param must be positive")
-    return min(value, MAX_LIMIT)
+        raise fault("limit param must be positive")
+    return min(value, maximum)
 
 
 def page(ctx: Ctx, rows: Sequence[Record], *, key: Callable[[Record], str],

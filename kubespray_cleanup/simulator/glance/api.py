@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from werkzeug.wrappers import Response
 
+from kubespray_cleanup.simulator.api_common import limit_param
 from kubespray_cleanup.simulator.http import ApiError, json_response
 from kubespray_cleanup.simulator.store import Record, Store, iso
 
@@ -70,19 +71,6 @@ def versions_explicit(ctx: Ctx) -> Response:
     return _versions(ctx, 200)
 
 
-def _limit(ctx: Ctx) -> int:
-    raw = ctx.request.args.get("limit")
-    if raw is None:
-        return DEFAULT_LIMIT
-    try:
-        value = int(raw)
-    except ValueError:
-        raise _error(400, "Bad Request", "limit param must be an integer") from None
-    if value < 0:
-        raise _error(400, "Bad Request", "limit param must be positive")
-    return min(value, MAX_LIMIT)
-
-
 def list_images(ctx: Ctx) -> Response:
     args = ctx.request.args
     rows = sorted((i for i in ctx.store.iter("images") if _visible(ctx, i)), key=lambda i: str(i["id"]))
@@ -95,7 +83,8 @@ def list_images(ctx: Ctx) -> Response:
         if marker not in ids:
             raise _error(400, "Bad Request", f"marker could not be found: {marker}")
         rows = rows[ids.index(marker) + 1:]
-    limit = _limit(ctx)
+    limit = limit_param(ctx, default=DEFAULT_LIMIT, maximum=MAX_LIMIT,
+                        fault=lambda message: _error(400, "Bad Request", message))
     chunk = rows[:limit]
     params = [(k, v) for k, v in args.items(multi=True) if k != "marker"]
     body: Record = {"images": [_view(i) for i in chunk], "schema": "/v2/schemas/images",
