@@ -46,3 +46,12 @@ def test_seeded_image_is_served(elastx: Any) -> None:
     """Scenario images (id, name) are public and active."""
     image = elastx.image.get_image("5394dbe7-8b41-4b84-b95b-f02793f69c0d")
     assert (image.name, image.status, image.visibility) == ("ubuntu-24.04-server-latest", "active", "public")
+
+
+@pytest.mark.parametrize(("limit", "message"), [("ten", "limit param must be an integer"),
+                                                ("-1", "limit param must be positive")])
+def test_image_list_refuses_a_bad_limit_in_glance_shape(elastx: Any, limit: str, message: str) -> None:
+    answer = elastx.image.get(f"/images?limit={limit}")
+    assert answer.status_code == 400
+    assert answer.json() == {"message": f"{message}<br /><br />\n\n", "code": "400 Bad Request",
+                             "title": "Bad Request"}
