@@ -97,13 +97,18 @@ def commented_block(text: str, first_line: str) -> str:
     return "\n".join(block) + "\n"
 
 
-def check_jsonschema() -> Path:
-    """check-jsonschema from this interpreter's environment (or PATH); the test is skipped without it."""
-    beside = Path(sys.executable).parent / "check-jsonschema"
-    found = beside if beside.exists() else (Path(p) if (p := shutil.which("check-jsonschema")) else None)
+def installed_script(name: str, missing: str) -> Path:
+    """A console script from this interpreter's environment (or PATH); the test is skipped, saying ``missing``,
+    without it."""
+    beside = Path(sys.executable).parent / name
+    found = beside if beside.exists() else (Path(p) if (p := shutil.which(name)) else None)
     if found is None:
-        pytest.skip("check-jsonschema is not installed (pip install '.[test]')")
+        pytest.skip(missing)
     return found
+
+
+def check_jsonschema() -> Path:
+    return installed_script("check-jsonschema", "check-jsonschema is not installed (pip install '.[test]')")
 
 
 def lint(*files: Path) -> subprocess.CompletedProcess[str]:

@@ -5,25 +5,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.template.conftest import TEMPLATE, load, resolve_job
+from tests.template.conftest import TEMPLATE, installed_script, load, resolve_job
 
 
 def _tf_cleanup() -> Path:
-    beside = Path(sys.executable).parent / "tf-cleanup"
-    found = beside if beside.exists() else (Path(p) if (p := shutil.which("tf-cleanup")) else None)
-    if found is None:
-        pytest.skip("the tf-cleanup console script is not installed")
-    return found
+    return installed_script("tf-cleanup", "the tf-cleanup console script is not installed")
 
 
 def _script(job: str) -> str:
